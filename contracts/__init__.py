@@ -1,0 +1,31 @@
+"""The CRM's public language: the event envelope, every domain event, the topic catalogue.
+
+Nothing in this package performs I/O. Services talk to each other only through it.
+"""
+
+from contracts.envelope import CloudEvent, partition_key
+
+# Importing the event modules registers their classes.
+from contracts.events import sales as _sales  # noqa: F401
+from contracts.events import support as _support  # noqa: F401
+from contracts.registry import (
+    DomainEvent,
+    UnknownEventType,
+    event_class,
+    parse_data,
+    registered_types,
+)
+from contracts.topics import TOPICS, TopicSpec, topic_for_context
+
+__all__ = [
+    "TOPICS",
+    "CloudEvent",
+    "DomainEvent",
+    "TopicSpec",
+    "UnknownEventType",
+    "event_class",
+    "parse_data",
+    "partition_key",
+    "registered_types",
+    "topic_for_context",
+]

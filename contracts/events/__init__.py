@@ -1,0 +1,1 @@
+"""Domain events, one module per bounded context."""

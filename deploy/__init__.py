@@ -1,0 +1,1 @@
+"""Deployment assets: the local launcher, the Kafka fetch pom and the compose schema."""

@@ -1,0 +1,1 @@
+"""The unified customer timeline: one chronological record per customer of every event."""

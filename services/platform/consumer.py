@@ -1,0 +1,336 @@
+"""Consumer runtime: effectively-once handling of Kafka events into PostgreSQL.
+
+For every record: parse the CloudEvent and its contract; in one PostgreSQL transaction
+insert the inbox row (consumer, source, id) and apply the handler; acknowledge the Kafka
+offsets only after that transaction commits. A redelivered event finds its inbox row and
+is skipped, so applying an event twice equals applying it once.
+
+A record that cannot be parsed, or whose handler keeps failing after ``max_attempts``,
+goes to the dead-letter topic with headers naming its source and the error, and the
+partition keeps flowing. Infrastructure failures (database or broker unreachable) are
+not the record's fault: the batch is rewound and retried, never dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from contracts.envelope import CloudEvent, EnvelopeError, decode_kafka_record
+from contracts.registry import DomainEvent, UnknownEventType, parse_data
+from services.platform import metrics
+from services.platform.db import Connection
+from services.platform.logging import get_logger
+
+log = get_logger(__name__)
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    KafkaError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.TooManyConnectionsError,
+)
+"""Errors that say nothing about the record: retry the batch, never dead-letter."""
+
+
+@dataclass(frozen=True)
+class ConsumedEvent:
+    envelope: CloudEvent
+    event: DomainEvent
+    record: ConsumerRecord[Any, Any]
+
+    @property
+    def topic(self) -> str:
+        return str(self.record.topic)
+
+    @property
+    def partition(self) -> int:
+        return int(self.record.partition)
+
+    @property
+    def offset(self) -> int:
+        return int(self.record.offset)
+
+
+class Handler(Protocol):
+    """Applies one event inside the consumer's open PostgreSQL transaction."""
+
+    async def __call__(self, conn: Connection, event: ConsumedEvent) -> None: ...
+
+
+class PoisonRecord(Exception):
+    """The record itself is unreadable: not a CloudEvent, or not valid for its contract."""
+
+
+def parse_record(record: ConsumerRecord[Any, Any]) -> ConsumedEvent:
+    try:
+        envelope = decode_kafka_record(record.value, list(record.headers or ()))
+        event = parse_data(envelope.type, envelope.schemaversion, envelope.data)
+    except (EnvelopeError, UnknownEventType, ValueError) as exc:
+        raise PoisonRecord(f"{type(exc).__name__}: {exc}") from exc
+    return ConsumedEvent(envelope, event, record)
+
+
+class EventConsumer:
+    """One consumer group applying events from ``topics`` to its PostgreSQL state."""
+
+    def __init__(
+        self,
+        *,
+        group: str,
+        topics: Sequence[str],
+        pool: asyncpg.Pool,
+        handler: Handler,
+        producer_factory: Callable[[], AIOKafkaProducer],
+        dead_letter_topic: str,
+        max_attempts: int = 3,
+        retry_backoff: float = 0.05,
+        batch_size: int = 500,
+    ) -> None:
+        self.group = group
+        self.topics = list(topics)
+        self._pool = pool
+        self._handler = handler
+        self._producer_factory = producer_factory
+        self._producer: AIOKafkaProducer | None = None
+        self.dead_letter_topic = dead_letter_topic
+        self.max_attempts = max_attempts
+        self.retry_backoff = retry_backoff
+        self.batch_size = batch_size
+        self.ready = asyncio.Event()
+        self.stopping = False
+
+    def attach(self, broker: KafkaBroker) -> None:
+        """Register this consumer's batch subscriber on a FastStream broker."""
+
+        @broker.subscriber(  # type: ignore[untyped-decorator]
+            *self.topics,
+            group_id=self.group,
+            batch=True,
+            max_records=self.batch_size,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.MANUAL,
+            title=self.group,
+            description=f"consumer group {self.group}",
+        )
+        async def on_batch(body: list[bytes], msg: KafkaMessage) -> None:
+            await self.on_batch(msg)
+
+    async def on_batch(self, msg: KafkaMessage) -> None:
+        records: tuple[ConsumerRecord[Any, Any], ...] = msg.raw_message
+        backoff = 0.1
+        while True:
+            if self.stopping:
+                return  # unacknowledged: the next owner of the partition starts here again
+            try:
+                await self.process(records)
+                break
+            except TRANSIENT_ERRORS as exc:
+                # Nothing of the failed transaction is visible; inbox rows make the
+                # committed part harmless to repeat. Rewind and try again.
+                log.warning("consumer.transient_error", group=self.group, error=repr(exc))
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+        # Offsets are acknowledged only after every record's transaction has committed.
+        await msg.ack()
+        self._observe_lag(msg, records)
+
+    async def process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        """Apply a batch: commit good records together, isolate failing ones."""
+        parsed: list[ConsumedEvent] = []
+        for record in records:
+            try:
+                parsed.append(parse_record(record))
+            except PoisonRecord as exc:
+                await self._dead_letter(record, exc, attempts=1)
+        start = 0
+        while start < len(parsed):
+            failed_at = await self._apply_run(parsed, start)
+            if failed_at is None:
+                break
+            await self._retry_alone(parsed[failed_at])
+            start = failed_at + 1
+
+    async def _apply_run(self, events: list[ConsumedEvent], start: int) -> int | None:
+        """Apply events from ``start`` in one transaction until one fails; return its index."""
+        failed_at: int | None = None
+        async with self._pool.acquire() as conn, conn.transaction():
+            for index in range(start, len(events)):
+                try:
+                    async with conn.transaction():  # a savepoint per event
+                        await self._apply_one(conn, events[index])
+                except TRANSIENT_ERRORS:
+                    raise
+                except Exception as exc:
+                    log.warning(
+                        "consumer.handler_failed",
+                        group=self.group,
+                        event_id=events[index].envelope.id,
+                        error=repr(exc),
+                        attempt=1,
+                    )
+                    failed_at = index
+                    break
+        return failed_at
+
+    async def _retry_alone(self, event: ConsumedEvent) -> None:
+        """Retry one failing event in its own transactions, then dead-letter it.
+
+        No transaction stays open while we back off: an open transaction holding an xid
+        would hold back every relay's horizon in the cluster.
+        """
+        error: Exception | None = None
+        for attempt in range(2, self.max_attempts + 1):
+            await asyncio.sleep(self.retry_backoff * 2 ** (attempt - 2))
+            try:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    await self._apply_one(conn, event)
+                return
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception as exc:
+                error = exc
+                log.warning(
+                    "consumer.handler_failed",
+                    group=self.group,
+                    event_id=event.envelope.id,
+                    error=repr(exc),
+                    attempt=attempt,
+                )
+        assert error is not None or self.max_attempts < 2
+        await self._dead_letter(
+            event, error or RuntimeError("handler failed"), attempts=self.max_attempts
+        )
+
+    async def _apply_one(self, conn: Connection, event: ConsumedEvent) -> None:
+        env = event.envelope
+        structlog.contextvars.bind_contextvars(
+            event_id=env.id, stream_id=env.streamid, correlation_id=env.correlationid
+        )
+        try:
+            fresh = await conn.fetchval(
+                "INSERT INTO inbox (consumer, event_source, event_id, topic, kafka_partition, "
+                "kafka_offset) VALUES ($1, $2, $3, $4, $5, $6) "
+                "ON CONFLICT DO NOTHING RETURNING true",
+                self.group,
+                env.source,
+                env.id,
+                event.topic,
+                event.partition,
+                event.offset,
+            )
+            if not fresh:
+                metrics.DUPLICATES.labels(self.group, event.topic).inc()
+                return
+            await self._handler(conn, event)
+            metrics.CONSUMED.labels(self.group, event.topic).inc()
+        finally:
+            structlog.contextvars.unbind_contextvars("event_id", "stream_id", "correlation_id")
+
+    async def _dead_letter(
+        self, source: ConsumerRecord[Any, Any] | ConsumedEvent, error: BaseException, attempts: int
+    ) -> None:
+        record = source.record if isinstance(source, ConsumedEvent) else source
+        topic, partition, offset = record.topic, record.partition, record.offset
+        dlt_headers = [
+            ("dlt.source.topic", topic.encode()),
+            ("dlt.source.partition", str(partition).encode()),
+            ("dlt.source.offset", str(offset).encode()),
+            ("dlt.consumer.group", self.group.encode()),
+            ("dlt.error.class", type(error).__name__.encode()),
+            ("dlt.error.message", str(error)[:4000].encode()),
+            ("dlt.attempts", str(attempts).encode()),
+            ("dlt.failed.at", datetime.now(UTC).isoformat().encode()),
+        ]
+        producer = await self._get_producer()
+        await producer.send_and_wait(
+            self.dead_letter_topic,
+            value=record.value,
+            key=record.key,
+            headers=[h for h in record.headers or () if not h[0].startswith("dlt.")] + dlt_headers,
+        )
+        metrics.DEAD_LETTERED.labels(self.group, topic).inc()
+        log.error(
+            "consumer.dead_lettered",
+            group=self.group,
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            error=f"{type(error).__name__}: {error}",
+        )
+
+    async def _get_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = self._producer_factory()
+            await producer.start()
+            self._producer = producer
+        return self._producer
+
+    async def close(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await producer.stop()
+
+    def _observe_lag(self, msg: KafkaMessage, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        consumer = getattr(msg, "consumer", None)
+        if consumer is None or not hasattr(consumer, "highwater"):
+            return
+        last: dict[TopicPartition, int] = {}
+        for r in records:
+            last[TopicPartition(r.topic, r.partition)] = r.offset
+        for tp, offset in last.items():
+            high = consumer.highwater(tp)
+            if high is not None:
+                metrics.CONSUMER_LAG.labels(self.group, tp.topic, str(tp.partition)).set(
+                    max(0, high - offset - 1)
+                )
+
+
+async def run_consumers(
+    bootstrap: str,
+    consumers: Sequence[EventConsumer],
+    stop: asyncio.Event,
+    on_started: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Run consumers on one FastStream broker until ``stop`` is set, then shut down."""
+    broker = KafkaBroker(bootstrap, logger=None)
+    for consumer in consumers:
+        consumer.attach(broker)
+    await broker.start()
+    started = time.monotonic()
+    for consumer in consumers:
+        consumer.ready.set()
+    log.info("consumers.started", groups=[c.group for c in consumers], bootstrap=bootstrap)
+    if on_started is not None:
+        await on_started()
+    try:
+        await stop.wait()
+    finally:
+        for consumer in consumers:
+            consumer.stopping = True
+        await broker.stop()
+        for consumer in consumers:
+            await consumer.close()
+        log.info("consumers.stopped", ran_seconds=round(time.monotonic() - started, 1))
+
+
+INBOX_SQL = Path(__file__).with_name("inbox.sql")

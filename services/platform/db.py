@@ -1,0 +1,53 @@
+"""PostgreSQL pools and idempotent schema set-up.
+
+Each bounded context owns a PostgreSQL schema (``sales``, ``timeline`` …): its private
+state. A pool's ``search_path`` points at that schema, so the same SQL serves every
+context and tests can run each case in a throwaway schema.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+Connection = asyncpg.Connection | PoolConnectionProxy
+"""A connection, pooled or not: what handlers and stores accept."""
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def check_schema_name(schema: str) -> str:
+    if not _SCHEMA_NAME.match(schema):
+        raise ValueError(f"invalid schema name {schema!r}")
+    return schema
+
+
+async def create_pool(
+    url: str, schema: str, *, min_size: int = 1, max_size: int = 10
+) -> asyncpg.Pool:
+    """A pool whose connections read and write ``schema`` (and ``public`` for extensions)."""
+    check_schema_name(schema)
+    pool = await asyncpg.create_pool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        server_settings={"search_path": f"{schema},public", "application_name": f"crm-{schema}"},
+    )
+    assert pool is not None
+    return pool
+
+
+async def apply_sql(pool: asyncpg.Pool, schema: str, files: Iterable[Path]) -> None:
+    """Create ``schema`` and run idempotent DDL files in it, one process at a time."""
+    check_schema_name(schema)
+    async with pool.acquire() as conn, conn.transaction():
+        # Serialise concurrent start-ups of the same service (DDL races otherwise).
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('crm-ddl:' || $1))", schema)
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        await conn.execute(f'SET LOCAL search_path = "{schema}", public')
+        for file in files:
+            await conn.execute(file.read_text())

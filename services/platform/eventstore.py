@@ -1,0 +1,214 @@
+"""Append-only event store on PostgreSQL with optimistic concurrency.
+
+``append`` writes a command's events in one statement (one transaction) after checking
+the stream's version; a concurrent writer gets ``WrongExpectedVersion``, never a merge.
+The ``events`` table is also the outbox the relay publishes from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import orjson
+
+from contracts.envelope import CloudEvent
+from contracts.registry import DomainEvent, parse_data
+from services.platform.db import Connection
+
+NO_STREAM = 0
+"""Expected version of a stream that must not exist yet."""
+
+
+class WrongExpectedVersion(Exception):
+    """Another writer appended to the stream first; reload, decide again, retry."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"stream {stream_id!r}: expected version {expected}, actual version {actual}"
+        )
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """Who/why of a command, copied onto every event it produces."""
+
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    global_position: int
+    transaction_id: int
+    event_id: UUID
+    stream_id: str
+    stream_version: int
+    event_type: str
+    schema_version: int
+    source: str
+    customer_id: str | None
+    occurred_at: datetime
+    recorded_at: datetime
+    correlation_id: str | None
+    causation_id: str | None
+    payload: dict[str, Any] = field(repr=False)
+
+    def to_cloudevent(self) -> CloudEvent:
+        return CloudEvent(
+            id=str(self.event_id),
+            source=self.source,
+            type=self.event_type,
+            time=self.occurred_at,
+            subject=self.stream_id,
+            dataschema=f"urn:crm:schema:{self.event_type}:v{self.schema_version}",
+            schemaversion=self.schema_version,
+            streamid=self.stream_id,
+            streamversion=self.stream_version,
+            customerid=self.customer_id,
+            correlationid=self.correlation_id,
+            causationid=self.causation_id,
+            data=self.payload,
+        )
+
+    def domain_event(self) -> DomainEvent:
+        return parse_data(self.event_type, self.schema_version, self.payload)
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    stream_id: str
+    version: int
+    """The stream's version after the append (read your own writes up to this)."""
+    event_ids: tuple[UUID, ...]
+    global_positions: tuple[int, ...]
+
+
+_COLUMNS = """global_position, transaction_id::text::bigint AS transaction_id, event_id, stream_id,
+    stream_version, event_type, schema_version, source, customer_id, occurred_at,
+    recorded_at, correlation_id, causation_id, payload::text AS payload"""
+
+_APPEND = """
+WITH head AS (
+    SELECT coalesce(max(stream_version), 0) AS version FROM events WHERE stream_id = $1
+), prev AS (
+    SELECT transaction_id FROM events WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1
+)
+INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, source,
+                    customer_id, occurred_at, correlation_id, causation_id, payload)
+SELECT e.event_id, $1, (head.version + e.ord)::int, e.event_type, e.schema_version, $3,
+       e.customer_id, e.occurred_at, $4, $5, e.payload
+FROM head,
+     unnest($6::uuid[], $7::text[], $8::int[], $9::text[], $10::timestamptz[], $11::jsonb[])
+         WITH ORDINALITY AS e(event_id, event_type, schema_version, customer_id, occurred_at,
+                              payload, ord)
+WHERE head.version = $2
+  -- The relay publishes in (transaction id, position) order. A writer whose xid is older
+  -- than the stream's last event (possible only if it wrote something earlier in its
+  -- transaction) would be published before that event: refuse, the caller retries.
+  AND NOT EXISTS (SELECT 1 FROM prev WHERE prev.transaction_id > pg_current_xact_id())
+RETURNING global_position, stream_version
+"""
+
+
+def _row_to_recorded(row: asyncpg.Record | dict[str, Any]) -> RecordedEvent:
+    values = dict(row)
+    values["payload"] = orjson.loads(values["payload"])
+    return RecordedEvent(**values)
+
+
+class EventStore:
+    """Streams of one bounded context, in the schema its pool points at."""
+
+    def __init__(self, pool: asyncpg.Pool, source: str) -> None:
+        self._pool = pool
+        self.source = source
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[DomainEvent],
+        context: CommandContext | None = None,
+        *,
+        connection: Connection | None = None,
+    ) -> AppendResult:
+        """Append ``events`` if the stream is at ``expected_version``; all or nothing.
+
+        Pass ``connection`` to append inside a transaction the caller owns (e.g. with an
+        idempotency record or a consumer's inbox row).
+        """
+        if not events:
+            raise ValueError("nothing to append")
+        context = context or CommandContext()
+        occurred = context.occurred_at or datetime.now(UTC)
+        ids = [uuid4() for _ in events]
+        args = (
+            stream_id,
+            expected_version,
+            self.source,
+            context.correlation_id,
+            context.causation_id,
+            ids,
+            [e.event_type for e in events],
+            [e.schema_version for e in events],
+            [e.customer() for e in events],
+            [occurred] * len(events),
+            [e.model_dump_json() for e in events],
+        )
+        try:
+            if connection is not None:
+                rows = await connection.fetch(_APPEND, *args)
+            else:
+                async with self._pool.acquire() as conn:
+                    rows = await conn.fetch(_APPEND, *args)
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name != "events_stream_version_key":
+                raise
+            # A concurrent writer committed the same version between our check and insert.
+            actual = await self.stream_version(stream_id, connection=None)
+            raise WrongExpectedVersion(stream_id, expected_version, actual) from None
+        if not rows:
+            actual = await self.stream_version(stream_id, connection=connection)
+            raise WrongExpectedVersion(stream_id, expected_version, actual)
+        return AppendResult(
+            stream_id=stream_id,
+            version=max(r["stream_version"] for r in rows),
+            event_ids=tuple(ids),
+            global_positions=tuple(r["global_position"] for r in rows),
+        )
+
+    async def stream_version(self, stream_id: str, *, connection: Connection | None = None) -> int:
+        query = "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1"
+        if connection is not None:
+            return int(await connection.fetchval(query, stream_id))
+        return int(await self._pool.fetchval(query, stream_id))
+
+    async def read_stream(
+        self, stream_id: str, from_version: int = 1, *, connection: Connection | None = None
+    ) -> list[RecordedEvent]:
+        rows = await (connection or self._pool).fetch(
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version >= $2 "
+            "ORDER BY stream_version",
+            stream_id,
+            from_version,
+        )
+        return [_row_to_recorded(r) for r in rows]
+
+    async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        """Committed events by global position (positions may have gaps; never reused)."""
+        rows = await self._pool.fetch(
+            f"SELECT {_COLUMNS} FROM events WHERE global_position > $1 "
+            "ORDER BY global_position LIMIT $2",
+            after_position,
+            limit,
+        )
+        return [_row_to_recorded(r) for r in rows]

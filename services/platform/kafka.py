@@ -1,0 +1,52 @@
+"""Kafka clients configured for the guarantees: idempotent producers with acks=all."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from contracts.topics import TopicSpec
+
+
+def make_producer(bootstrap: str, *, linger_ms: int = 5) -> AIOKafkaProducer:
+    """An idempotent producer: acks=all, retries without duplicates or reordering."""
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=linger_ms,
+        max_batch_size=256 * 1024,
+        request_timeout_ms=15000,
+        compression_type=None,
+    )
+
+
+async def ensure_topics(
+    bootstrap: str, topics: Iterable[TopicSpec], *, replication_factor: int = 1
+) -> None:
+    """Create missing topics (auto-creation is off on our brokers); existing ones stay."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(t.name, t.partitions, replication_factor, topic_configs=dict(t.config))
+            for t in topics
+            if t.name not in existing
+        ]
+        if wanted:
+            try:
+                await admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass  # a concurrent starter created it
+        # Metadata propagates asynchronously; wait until every topic is listed.
+        for _ in range(50):
+            if {t.name for t in wanted} <= set(await admin.list_topics()):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await admin.close()

@@ -1,0 +1,76 @@
+"""RFC 9457 problem documents for every HTTP error; never a bare 500 for bad input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.platform.decider import DomainError
+from services.platform.eventstore import WrongExpectedVersion
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://opencrm.dev/problems/"
+
+
+def problem(
+    status: int, title: str, detail: str | None = None, type_: str = "about:blank", **extra: Any
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": type_, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": _field(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        if any(e["type"] == "json_invalid" for e in errors):
+            return problem(400, "Malformed JSON", errors[0]["message"], PROBLEM_BASE + "malformed")
+        return problem(
+            422,
+            "Invalid request",
+            "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+            PROBLEM_BASE + "validation",
+            errors=errors,
+        )
+
+    @app.exception_handler(DomainError)
+    async def domain(_: Request, exc: DomainError) -> JSONResponse:
+        status = {"not-found": 404, "already-exists": 409}.get(exc.code, 422)
+        extra: dict[str, Any] = {}
+        if exc.field:
+            extra["errors"] = [{"field": exc.field, "message": str(exc), "type": exc.code}]
+        return problem(status, "Business rule violated", str(exc), PROBLEM_BASE + exc.code, **extra)
+
+    @app.exception_handler(WrongExpectedVersion)
+    async def conflict(_: Request, exc: WrongExpectedVersion) -> JSONResponse:
+        return problem(
+            409,
+            "Version conflict",
+            str(exc),
+            PROBLEM_BASE + "version-conflict",
+            stream_id=exc.stream_id,
+            expected_version=exc.expected,
+            actual_version=exc.actual,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        response = problem(exc.status_code, str(exc.detail))
+        for k, v in (exc.headers or {}).items():
+            response.headers[k] = v
+        return response

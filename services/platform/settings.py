@@ -1,0 +1,15 @@
+"""Settings read from the environment (prefix ``CRM_``), with local-launcher defaults."""
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore")
+
+    database_url: str = "postgresql://crm:crm@127.0.0.1:55432/crm"
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    log_level: str = "INFO"
+    # None: JSON when stdout is not a terminal (production, CI), console when it is.
+    log_json: bool | None = None
+    # Port of the health/readiness/metrics endpoint of a long-running process; 0 = any free.
+    http_port: int = 0
