@@ -1,0 +1,159 @@
+"""The whole system as `make run` starts it: real processes, HTTP in, timeline out."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def system(infra, tmp_path):
+    ports = {"api": free_port(), "relay": free_port(), "timeline": free_port()}
+    env = {
+        **os.environ,
+        "CRM_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
+        "CRM_DATABASE_URL": infra.database_url,
+        "PYTHONPATH": str(ROOT),
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "deploy.local.run", "--no-infra",
+            "--state-dir", str(tmp_path),
+            "--sales-port", str(ports["api"]),
+            "--sales-relay-port", str(ports["relay"]),
+            "--timeline-port", str(ports["timeline"]),
+        ],
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{ports['api']}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            output = process.stdout.read().decode() if process.stdout else ""
+            process.kill()
+            raise RuntimeError(f"system did not start:\n{output}")
+        time.sleep(0.2)
+    yield {"base": base, "state": tmp_path, "process": process, "ports": ports}
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=60)
+
+
+async def wait_for(predicate, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = await predicate()
+        if value:
+            return value
+        await asyncio.sleep(0.2)
+    raise TimeoutError("condition not met")
+
+
+@pytest.mark.timeout(180)
+async def test_deal_flow_reaches_timeline_and_survives_projector_kill(infra, system):
+    customer = f"cust-{uuid.uuid4().hex[:8]}"
+    async with httpx.AsyncClient(base_url=system["base"], timeout=10) as http:
+        opened = await http.post(
+            "/opportunities",
+            json={
+                "customer_id": customer,
+                "title": "Renovação da frota",
+                "amount": {"amount": "125000.00", "currency": "BRL"},
+            },
+            headers={"Idempotency-Key": f"open-{customer}", "X-Correlation-Id": "corr-e2e"},
+        )
+        assert opened.status_code == 201, opened.text
+        body = opened.json()
+        assert body["version"] == 1
+        again = await http.post(
+            "/opportunities",
+            json={
+                "customer_id": customer,
+                "title": "Renovação da frota",
+                "amount": {"amount": "125000.00", "currency": "BRL"},
+            },
+            headers={"Idempotency-Key": f"open-{customer}"},
+        )
+        assert again.status_code == 201 and again.json()["replayed"] is True
+        assert again.json()["id"] == body["id"]
+
+        # Bad input: a 4xx problem document naming the field, and nothing appended.
+        bad = await http.post(
+            "/opportunities",
+            json={"customer_id": customer, "title": "x", "amount": {"amount": "1", "currency": "XXY"}},
+        )  # fmt: skip
+        assert bad.status_code == 422
+        assert bad.headers["content-type"].startswith("application/problem+json")
+        assert any(e["field"] == "amount.currency" for e in bad.json()["errors"])
+        malformed = await http.post(
+            "/opportunities", content=b"{oops", headers={"content-type": "application/json"}
+        )
+        assert malformed.status_code == 400
+
+        # kill -9 the projector: the supervisor restarts it, nothing is lost or doubled.
+        pid_file = system["state"] / "run" / "timeline-projector.pid"
+        os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+        moved = await http.post(
+            f"/opportunities/{body['id']}/stage",
+            json={"to_stage": "quote_requested", "expected_version": 1},
+        )
+        assert moved.status_code == 200, moved.text
+        stale = await http.post(
+            f"/opportunities/{body['id']}/stage",
+            json={"to_stage": "proposal_sent", "expected_version": 1},
+        )
+        assert stale.status_code == 409
+        lost_without_reason = await http.post(
+            f"/opportunities/{body['id']}/stage", json={"to_stage": "lost"}
+        )
+        assert lost_without_reason.status_code == 422
+
+    conn = await asyncpg.connect(infra.database_url)
+    try:
+        rows = await wait_for(lambda: _timeline(conn, customer, expected=2), timeout=60)
+        assert [r["event_type"] for r in rows] == [
+            "crm.sales.opportunity_opened",
+            "crm.sales.deal_stage_changed",
+        ]
+        assert rows[0]["correlation_id"] == "corr-e2e"
+        assert "qualification to quote_requested" in rows[1]["summary"]
+        stored = await conn.fetchval(
+            "SELECT count(*) FROM sales.events WHERE customer_id = $1", customer
+        )
+        assert stored == 2  # idempotent replay, bad input, conflicts: nothing extra appended
+    finally:
+        await conn.close()
+
+
+async def _timeline(conn, customer: str, expected: int):
+    rows = await conn.fetch(
+        "SELECT event_type, summary, correlation_id FROM timeline.timeline_entries "
+        "WHERE customer_id = $1 ORDER BY occurred_at, event_id",
+        customer,
+    )
+    return rows if len(rows) >= expected else None

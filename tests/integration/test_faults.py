@@ -1,0 +1,174 @@
+"""Faults lose nothing acknowledged: kill -9 of the relay, a broker stopped and restarted."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+import uuid
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+
+import orjson
+import pytest
+
+from contracts.events.sales import PurchaseMade
+from contracts.money import Money
+from contracts.topics import TopicSpec
+from projections.timeline.projector import SCHEMA_SQL as TIMELINE_SQL
+from projections.timeline.projector import project
+from services.platform.consumer import INBOX_SQL, EventConsumer, run_consumers
+from services.platform.eventstore import EventStore
+from services.platform.kafka import ensure_topics, make_producer
+from services.platform.relay import OutboxRelay
+from services.platform.relay_main import EVENTSTORE_SQL
+from tests.kafka_helpers import read_topic
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def purchase(customer: str) -> PurchaseMade:
+    return PurchaseMade(
+        order_id=uuid.uuid4(),
+        customer_id=customer,
+        total=Money(amount=Decimal("99.90"), currency="BRL"),
+    )
+
+
+async def append_steadily(store: EventStore, count: int, per_second: float) -> list[str]:
+    """Append ``count`` single-event commands, one new stream each, at a steady pace."""
+    ids: list[str] = []
+    for n in range(count):
+        result = await store.append(f"order-{n}", 0, [purchase(f"cust-{n % 17}")])
+        ids.append(str(result.event_ids[0]))
+        await asyncio.sleep(1 / per_second)
+    return ids
+
+
+def start_relay_process(infra, schema: str, topic: str) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "CRM_DATABASE_URL": infra.database_url,
+        "CRM_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
+        "CRM_LOG_LEVEL": "WARNING",
+        # Widen the window between the broker's ack and the checkpoint so that kills
+        # land in it: the case where a crash must re-publish, not lose.
+        "CRM_RELAY_CHECKPOINT_DELAY": "0.05",
+        "PYTHONPATH": str(ROOT),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.platform.relay_main", "--schema", schema, "--topic", topic],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+@pytest.mark.timeout(240)
+async def test_relay_killed_repeatedly_loses_nothing_and_read_model_holds_each_once(
+    infra, schema, pool_factory, topic_factory
+):
+    pool = await pool_factory(schema, EVENTSTORE_SQL, INBOX_SQL, TIMELINE_SQL)
+    topic, dlt = await topic_factory(), await topic_factory("dlt")
+    store = EventStore(pool, "/crm/test")
+    consumer = EventConsumer(
+        group=f"timeline-{schema}",
+        topics=[topic],
+        pool=pool,
+        handler=project,
+        producer_factory=partial(make_producer, infra.kafka_bootstrap),
+        dead_letter_topic=dlt,
+    )
+    stop_consumer = asyncio.Event()
+    consumer_task = asyncio.create_task(
+        run_consumers(infra.kafka_bootstrap, [consumer], stop_consumer)
+    )
+    writer = asyncio.create_task(append_steadily(store, 600, per_second=60))
+    rng = random.Random(7)
+    kills = 0
+    try:
+        while not writer.done():
+            process = start_relay_process(infra, schema, topic)
+            await asyncio.sleep(rng.uniform(1.5, 3.0))
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            kills += 1
+        appended = await writer
+        final = start_relay_process(infra, schema, topic)
+        try:
+            records = await read_topic(
+                infra.kafka_bootstrap,
+                topic,
+                until=lambda r: set(appended) <= {orjson.loads(x.value)["id"] for x in r},
+                timeout=60,
+            )
+            for _ in range(300):
+                if await pool.fetchval("SELECT count(*) FROM timeline_entries") >= len(appended):
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            final.send_signal(signal.SIGTERM)
+            final.wait(timeout=30)
+    finally:
+        stop_consumer.set()
+        await consumer_task
+
+    published = [orjson.loads(r.value)["id"] for r in records]
+    assert kills >= 4
+    # At least once on Kafka: every appended event is there ...
+    assert set(published) == set(appended)
+    # ... and the kills did hit the window after send, before checkpoint (re-sends).
+    assert len(published) > len(set(published)), "no kill landed between send and checkpoint"
+    # Exactly once in the read model.
+    rows = await pool.fetch("SELECT event_id FROM timeline_entries")
+    assert sorted(r["event_id"] for r in rows) == sorted(appended)
+    assert await pool.fetchval("SELECT count(*) FROM inbox") == len(appended)
+
+
+@pytest.mark.timeout(300)
+async def test_broker_stopped_and_restarted_while_relay_runs_loses_nothing(
+    infra, schema, pool_factory, tmp_path
+):
+    from deploy.local.launcher import LocalConfig, start_kafka, stop_kafka
+
+    # A broker of our own, so stopping it disturbs no other test.
+    broker = LocalConfig(
+        local_dir=tmp_path / "broker",
+        kafka_port=29192,
+        kafka_controller_port=29193,
+        pg_port=29194,
+    )
+    bootstrap = f"127.0.0.1:{broker.kafka_port}"
+    await asyncio.to_thread(start_kafka, broker)
+    try:
+        topic = f"test.{schema}.restart"
+        await ensure_topics(bootstrap, [TopicSpec(topic, 3, "test")])
+        pool = await pool_factory(schema, EVENTSTORE_SQL)
+        store = EventStore(pool, "/crm/test")
+        relay = OutboxRelay(pool, partial(make_producer, bootstrap), topic)
+        stop = asyncio.Event()
+        relay_task = asyncio.create_task(relay.run(stop))
+        writer = asyncio.create_task(append_steadily(store, 400, per_second=50))
+        await asyncio.sleep(2)
+        await asyncio.to_thread(stop_kafka, broker, True)  # kill -9 of the broker
+        await asyncio.sleep(3)  # appends go on while Kafka is down
+        await asyncio.to_thread(start_kafka, broker)
+        appended = await writer
+        records = await read_topic(
+            bootstrap,
+            topic,
+            until=lambda r: set(appended) <= {orjson.loads(x.value)["id"] for x in r},
+            timeout=90,
+        )
+        stop.set()
+        await relay_task
+        assert {orjson.loads(r.value)["id"] for r in records} == set(appended)
+        assert await relay.lag() == 0
+    finally:
+        await asyncio.to_thread(stop_kafka, broker, False)

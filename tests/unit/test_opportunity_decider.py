@@ -1,0 +1,220 @@
+"""Given/when/then specs of the opportunity decider: given past events, when a command,
+then the new events (or the business rule it breaks). Pure: no store, no broker."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+import pytest
+
+from contracts.events.sales import DealStageChanged, OpportunityOpened
+from contracts.money import Money
+from contracts.registry import DomainEvent
+from services.platform.decider import DomainError
+from services.sales.domain.opportunity import (
+    ChangeDealStage,
+    Command,
+    OpenOpportunity,
+    Opportunity,
+    decide,
+    opportunity,
+)
+
+OPP_ID = UUID("6f1c2b9e-3a4d-4e5f-9a8b-7c6d5e4f3a21")
+CUSTOMER = "cust-br-00042"
+AMOUNT = Money(amount=Decimal("48500.00"), currency="BRL")
+
+
+@dataclass(frozen=True)
+class _When:
+    history: tuple[DomainEvent, ...]
+    command: Command
+
+    def _decide(self) -> Sequence[DomainEvent]:
+        return decide(self.command, opportunity.fold(self.history))
+
+    def then(self, *expected: DomainEvent) -> None:
+        assert list(self._decide()) == list(expected)
+
+    def then_raises(
+        self, error: type[DomainError] = DomainError, *, field: str | None = None, code: str | None = None
+    ) -> DomainError:
+        with pytest.raises(error) as caught:
+            self._decide()
+        assert caught.value.field == field
+        if code is not None:
+            assert caught.value.code == code
+        return caught.value
+
+
+@dataclass(frozen=True)
+class _Given:
+    history: tuple[DomainEvent, ...]
+
+    def when(self, command: Command) -> _When:
+        return _When(self.history, command)
+
+
+def given(*events: DomainEvent) -> _Given:
+    return _Given(events)
+
+
+def opened(stage: str = "qualification", customer_id: str = CUSTOMER) -> OpportunityOpened:
+    return OpportunityOpened(
+        opportunity_id=OPP_ID,
+        customer_id=customer_id,
+        title="Licenças ERP — Padaria São Jorge Ltda.",
+        amount=AMOUNT,
+        stage=stage,
+    )
+
+
+def moved(from_stage: str, to_stage: str, reason: str | None = None) -> DealStageChanged:
+    return DealStageChanged(
+        opportunity_id=OPP_ID,
+        customer_id=CUSTOMER,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        reason=reason,
+    )
+
+
+def open_command(amount: Money = AMOUNT, **overrides: object) -> OpenOpportunity:
+    fields: dict[str, object] = {
+        "opportunity_id": OPP_ID,
+        "customer_id": CUSTOMER,
+        "title": "Licenças ERP — Padaria São Jorge Ltda.",
+        "amount": amount,
+    }
+    fields.update(overrides)
+    return OpenOpportunity(**fields)  # type: ignore[arg-type]
+
+
+# --- opening -------------------------------------------------------------------------
+
+
+def test_opening_a_new_opportunity_emits_opportunity_opened_in_qualification() -> None:
+    given().when(open_command(owner_id="seller-7")).then(
+        OpportunityOpened(
+            opportunity_id=OPP_ID,
+            customer_id=CUSTOMER,
+            title="Licenças ERP — Padaria São Jorge Ltda.",
+            amount=AMOUNT,
+            stage="qualification",
+            owner_id="seller-7",
+        )
+    )
+
+
+def test_opening_an_existing_opportunity_is_refused_as_already_existing() -> None:
+    given(opened()).when(open_command()).then_raises(DomainError, code="already-exists")
+
+
+def test_a_negative_amount_is_refused_on_the_amount_field() -> None:
+    negative = Money(amount=Decimal("-0.01"), currency="ARS")
+    given().when(open_command(amount=negative)).then_raises(DomainError, field="amount.amount")
+
+
+def test_a_zero_amount_is_allowed() -> None:
+    zero = Money(amount=Decimal("0"), currency="ARS")
+    given().when(open_command(amount=zero)).then(
+        OpportunityOpened(
+            opportunity_id=OPP_ID,
+            customer_id=CUSTOMER,
+            title="Licenças ERP — Padaria São Jorge Ltda.",
+            amount=zero,
+        )
+    )
+
+
+# --- changing stage ------------------------------------------------------------------
+
+
+def test_stage_change_emits_deal_stage_changed_with_from_to_and_customer_from_state() -> None:
+    # The command carries no customer: the event's customer must come from history.
+    other_customer = "cust-ar-20-12345678-6"
+    given(opened(customer_id=other_customer), moved("qualification", "quote_requested")).when(
+        ChangeDealStage(OPP_ID, "proposal_sent")
+    ).then(
+        DealStageChanged(
+            opportunity_id=OPP_ID,
+            customer_id=other_customer,
+            from_stage="quote_requested",
+            to_stage="proposal_sent",
+        )
+    )
+
+
+def test_changing_the_stage_of_a_non_existent_opportunity_is_not_found() -> None:
+    given().when(ChangeDealStage(uuid4(), "proposal_sent")).then_raises(
+        DomainError, code="not-found"
+    )
+
+
+def test_moving_to_the_current_stage_emits_nothing() -> None:
+    given(opened(), moved("qualification", "proposal_sent")).when(
+        ChangeDealStage(OPP_ID, "proposal_sent")
+    ).then()
+
+
+@pytest.mark.parametrize("closed", ["won", "lost"])
+@pytest.mark.parametrize("target", ["qualification", "renegotiation", "won", "lost"])
+def test_no_move_out_of_a_closed_deal(closed: str, target: str) -> None:
+    history = [opened(), moved("qualification", closed, reason="cliente escolheu concorrente")]
+    given(*history).when(ChangeDealStage(OPP_ID, target, reason="tentativa")).then_raises(
+        DomainError, field="to_stage"
+    )
+
+
+@pytest.mark.parametrize("reason", [None, "", "   ", "\t\n"])
+def test_losing_a_deal_needs_a_non_blank_reason(reason: str | None) -> None:
+    given(opened()).when(ChangeDealStage(OPP_ID, "lost", reason=reason)).then_raises(
+        DomainError, field="reason"
+    )
+
+
+def test_losing_a_deal_with_a_reason_records_it() -> None:
+    given(opened()).when(ChangeDealStage(OPP_ID, "lost", reason="Preço acima do orçamento")).then(
+        moved("qualification", "lost", reason="Preço acima do orçamento")
+    )
+
+
+def test_winning_needs_no_reason() -> None:
+    given(opened(), moved("qualification", "proposal_sent")).when(
+        ChangeDealStage(OPP_ID, "won")
+    ).then(moved("proposal_sent", "won"))
+
+
+# --- evolve --------------------------------------------------------------------------
+
+
+def test_initial_state_is_a_non_existent_opportunity() -> None:
+    assert opportunity.fold([]) == Opportunity(exists=False)
+
+
+def test_evolve_folds_the_stage_through_every_change() -> None:
+    state = opportunity.fold(
+        [
+            opened(),
+            moved("qualification", "quote_requested"),
+            moved("quote_requested", "proposal_sent"),
+            moved("proposal_sent", "renegotiation"),
+        ]
+    )
+    assert state == Opportunity(exists=True, customer_id=CUSTOMER, stage="renegotiation")
+
+
+def test_evolve_takes_the_opening_stage_from_the_event() -> None:
+    assert opportunity.fold([opened(stage="proposal_sent")]).stage == "proposal_sent"
+
+
+def test_evolve_ignores_events_it_does_not_know() -> None:
+    class SomethingElse(DomainEvent):
+        context = "sales"
+        event_type = "crm.sales.something_else_for_test"
+
+    before = opportunity.fold([opened()])
+    assert opportunity.evolve(before, SomethingElse()) == before
