@@ -54,7 +54,10 @@ class CloudEvent(BaseModel):
     @field_validator("time")
     @classmethod
     def _to_utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00 has no UTC datetime
+            raise ValueError("time is outside the representable range in UTC") from None
 
     def to_json_bytes(self) -> bytes:
         """Structured-mode serialisation."""

@@ -66,7 +66,7 @@ def upcaster(event_type: str, from_version: int) -> Callable[[Upcaster], Upcaste
 
 def event_class(event_type: str, version: int | None = None) -> type[DomainEvent]:
     try:
-        return _classes[(event_type, version or _latest[event_type])]
+        return _classes[(event_type, _latest[event_type] if version is None else version)]
     except KeyError:
         raise UnknownEventType(f"unknown event type {event_type!r} version {version}") from None
 

@@ -164,14 +164,57 @@ class EventConsumer:
                 await self._dead_letter(record, exc, attempts=1)
         start = 0
         while start < len(parsed):
-            failed_at = await self._apply_run(parsed, start)
-            if failed_at is None:
+            failed = await self._apply_run(parsed, start)
+            if failed is None:
                 break
-            await self._retry_alone(parsed[failed_at])
+            failed_at, attempts_used = failed
+            await self._retry_alone(parsed[failed_at], attempts_used)
             start = failed_at + 1
 
-    async def _apply_run(self, events: list[ConsumedEvent], start: int) -> int | None:
-        """Apply events from ``start`` in one transaction until one fails; return its index."""
+    async def _apply_run(self, events: list[ConsumedEvent], start: int) -> tuple[int, int] | None:
+        """Apply events from ``start``; on a handler failure return (its index, attempts).
+
+        Fast path: one transaction, one inbox statement for the whole run. If a handler
+        fails, that transaction is rolled back and the run is redone one savepoint per
+        event, to commit the good ones and single out the failing one.
+        """
+        run = events[start:]
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                fresh = await self._claim(conn, run)
+                for event in run:
+                    key = (event.envelope.source, event.envelope.id)
+                    if key not in fresh:
+                        metrics.DUPLICATES.labels(self.group, event.topic).inc()
+                        continue
+                    fresh.discard(key)  # the same event twice in one batch: once
+                    await self._handle(conn, event)
+            return None
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception:
+            failed_at = await self._apply_run_isolated(events, start)
+            # The fast path's failure was the first attempt, the isolated run the second.
+            return None if failed_at is None else (failed_at, 2)
+
+    async def _claim(self, conn: Connection, run: list[ConsumedEvent]) -> set[tuple[str, str]]:
+        """Insert inbox rows for ``run``; return the (source, id) pairs seen for the first time."""
+        rows = await conn.fetch(
+            "INSERT INTO inbox (consumer, event_source, event_id, topic, kafka_partition, "
+            "kafka_offset) SELECT $1, s, i, t, p, o "
+            "FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[]) "
+            "AS x(s, i, t, p, o) ON CONFLICT DO NOTHING RETURNING event_source, event_id",
+            self.group,
+            [e.envelope.source for e in run],
+            [e.envelope.id for e in run],
+            [e.topic for e in run],
+            [e.partition for e in run],
+            [e.offset for e in run],
+        )
+        return {(r["event_source"], r["event_id"]) for r in rows}
+
+    async def _apply_run_isolated(self, events: list[ConsumedEvent], start: int) -> int | None:
+        """Slow path: a savepoint per event; stop at the first failure, keep the rest."""
         failed_at: int | None = None
         async with self._pool.acquire() as conn, conn.transaction():
             for index in range(start, len(events)):
@@ -192,15 +235,15 @@ class EventConsumer:
                     break
         return failed_at
 
-    async def _retry_alone(self, event: ConsumedEvent) -> None:
+    async def _retry_alone(self, event: ConsumedEvent, attempts_used: int) -> None:
         """Retry one failing event in its own transactions, then dead-letter it.
 
         No transaction stays open while we back off: an open transaction holding an xid
         would hold back every relay's horizon in the cluster.
         """
         error: Exception | None = None
-        for attempt in range(2, self.max_attempts + 1):
-            await asyncio.sleep(self.retry_backoff * 2 ** (attempt - 2))
+        for attempt in range(attempts_used + 1, self.max_attempts + 1):
+            await asyncio.sleep(self.retry_backoff * 2 ** (attempt - attempts_used - 1))
             try:
                 async with self._pool.acquire() as conn, conn.transaction():
                     await self._apply_one(conn, event)
@@ -216,31 +259,24 @@ class EventConsumer:
                     error=repr(exc),
                     attempt=attempt,
                 )
-        assert error is not None or self.max_attempts < 2
         await self._dead_letter(
-            event, error or RuntimeError("handler failed"), attempts=self.max_attempts
+            event,
+            error or RuntimeError("handler failed"),
+            attempts=max(attempts_used, self.max_attempts),
         )
 
     async def _apply_one(self, conn: Connection, event: ConsumedEvent) -> None:
+        if not await self._claim(conn, [event]):
+            metrics.DUPLICATES.labels(self.group, event.topic).inc()
+            return
+        await self._handle(conn, event)
+
+    async def _handle(self, conn: Connection, event: ConsumedEvent) -> None:
         env = event.envelope
         structlog.contextvars.bind_contextvars(
             event_id=env.id, stream_id=env.streamid, correlation_id=env.correlationid
         )
         try:
-            fresh = await conn.fetchval(
-                "INSERT INTO inbox (consumer, event_source, event_id, topic, kafka_partition, "
-                "kafka_offset) VALUES ($1, $2, $3, $4, $5, $6) "
-                "ON CONFLICT DO NOTHING RETURNING true",
-                self.group,
-                env.source,
-                env.id,
-                event.topic,
-                event.partition,
-                event.offset,
-            )
-            if not fresh:
-                metrics.DUPLICATES.labels(self.group, event.topic).inc()
-                return
             await self._handler(conn, event)
             metrics.CONSUMED.labels(self.group, event.topic).inc()
         finally:
@@ -266,7 +302,7 @@ class EventConsumer:
             self.dead_letter_topic,
             value=record.value,
             key=record.key,
-            headers=[h for h in record.headers or () if not h[0].startswith("dlt.")] + dlt_headers,
+            headers=[*_kept_headers(record.headers), *dlt_headers],
         )
         metrics.DEAD_LETTERED.labels(self.group, topic).inc()
         log.error(
@@ -334,3 +370,8 @@ async def run_consumers(
 
 
 INBOX_SQL = Path(__file__).with_name("inbox.sql")
+
+
+def _kept_headers(headers: Sequence[tuple[str, bytes]] | None) -> list[tuple[str, bytes]]:
+    """Original headers minus a previous dead-lettering's, keeping the redrive trail."""
+    return [h for h in headers or () if not h[0].startswith("dlt.") or h[0] == "dlt.redriven.from"]

@@ -96,12 +96,36 @@ _COLUMNS = """global_position, transaction_id::text::bigint AS transaction_id, e
     stream_version, event_type, schema_version, source, customer_id, occurred_at,
     recorded_at, correlation_id, causation_id, payload::text AS payload"""
 
-_APPEND = """
-WITH head AS (
-    SELECT coalesce(max(stream_version), 0) AS version FROM events WHERE stream_id = $1
-), prev AS (
-    SELECT transaction_id FROM events WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1
+# The stream's head is read once; the insert happens only if it is at the expected version.
+# The relay publishes in (transaction id, position) order. A writer whose xid is older than
+# the stream's last event (possible only if it wrote something earlier in its transaction)
+# would be published before that event: refuse it, the caller retries.
+_HEAD = """
+WITH last AS (
+    SELECT stream_version, transaction_id FROM events
+    WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1
+), head AS (
+    SELECT coalesce((SELECT stream_version FROM last), 0) AS version,
+           (SELECT transaction_id FROM last) AS last_xid
 )
+"""
+_GUARD = """
+WHERE head.version = $2
+  AND (head.last_xid IS NULL OR head.last_xid <= pg_current_xact_id())
+RETURNING global_position, stream_version
+"""
+_APPEND_ONE = (
+    _HEAD
+    + """
+INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, source,
+                    customer_id, occurred_at, correlation_id, causation_id, payload)
+SELECT $6, $1, head.version + 1, $7, $8, $3, $9, $10, $4, $5, $11::jsonb
+FROM head"""
+    + _GUARD
+)
+_APPEND_MANY = (
+    _HEAD
+    + """
 INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, source,
                     customer_id, occurred_at, correlation_id, causation_id, payload)
 SELECT e.event_id, $1, (head.version + e.ord)::int, e.event_type, e.schema_version, $3,
@@ -109,14 +133,41 @@ SELECT e.event_id, $1, (head.version + e.ord)::int, e.event_type, e.schema_versi
 FROM head,
      unnest($6::uuid[], $7::text[], $8::int[], $9::text[], $10::timestamptz[], $11::jsonb[])
          WITH ORDINALITY AS e(event_id, event_type, schema_version, customer_id, occurred_at,
-                              payload, ord)
-WHERE head.version = $2
-  -- The relay publishes in (transaction id, position) order. A writer whose xid is older
-  -- than the stream's last event (possible only if it wrote something earlier in its
-  -- transaction) would be published before that event: refuse, the caller retries.
-  AND NOT EXISTS (SELECT 1 FROM prev WHERE prev.transaction_id > pg_current_xact_id())
-RETURNING global_position, stream_version
-"""
+                              payload, ord)"""
+    + _GUARD
+)
+
+
+def wire_record(row: asyncpg.Record | dict[str, Any]) -> tuple[bytes, bytes]:
+    """(key, value) of a stored event as the relay publishes it, straight from its row.
+
+    The same structured-mode CloudEvent as ``RecordedEvent.to_cloudevent().to_json_bytes()``
+    (a unit test holds them equal), built without re-validating or re-parsing the payload:
+    the relay's hot path.
+    """
+    body: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": str(row["event_id"]),
+        "source": row["source"],
+        "type": row["event_type"],
+        "time": row["occurred_at"],
+        "subject": row["stream_id"],
+        "datacontenttype": "application/json",
+        "dataschema": f"urn:crm:schema:{row['event_type']}:v{row['schema_version']}",
+        "schemaversion": row["schema_version"],
+        "streamid": row["stream_id"],
+        "streamversion": row["stream_version"],
+    }
+    for column, attribute in (
+        ("customer_id", "customerid"),
+        ("correlation_id", "correlationid"),
+        ("causation_id", "causationid"),
+    ):
+        if row[column] is not None:
+            body[attribute] = row[column]
+    body["data"] = orjson.Fragment(row["payload"])
+    key = row["customer_id"] or row["stream_id"]
+    return key.encode(), orjson.dumps(body, option=orjson.OPT_UTC_Z)
 
 
 def _row_to_recorded(row: asyncpg.Record | dict[str, Any]) -> RecordedEvent:
@@ -151,25 +202,29 @@ class EventStore:
         context = context or CommandContext()
         occurred = context.occurred_at or datetime.now(UTC)
         ids = [uuid4() for _ in events]
-        args = (
-            stream_id,
-            expected_version,
-            self.source,
-            context.correlation_id,
-            context.causation_id,
-            ids,
-            [e.event_type for e in events],
-            [e.schema_version for e in events],
-            [e.customer() for e in events],
-            [occurred] * len(events),
-            [e.model_dump_json() for e in events],
-        )
+        args: tuple[Any, ...]
+        if len(events) == 1:
+            event = events[0]
+            statement = _APPEND_ONE
+            args = (
+                stream_id, expected_version, self.source, context.correlation_id,
+                context.causation_id, ids[0], event.event_type, event.schema_version,
+                event.customer(), occurred, event.model_dump_json(),
+            )  # fmt: skip
+        else:
+            statement = _APPEND_MANY
+            args = (
+                stream_id, expected_version, self.source, context.correlation_id,
+                context.causation_id, ids, [e.event_type for e in events],
+                [e.schema_version for e in events], [e.customer() for e in events],
+                [occurred] * len(events), [e.model_dump_json() for e in events],
+            )  # fmt: skip
         try:
             if connection is not None:
-                rows = await connection.fetch(_APPEND, *args)
+                rows = await connection.fetch(statement, *args)
             else:
                 async with self._pool.acquire() as conn:
-                    rows = await conn.fetch(_APPEND, *args)
+                    rows = await conn.fetch(statement, *args)
         except asyncpg.UniqueViolationError as exc:
             if exc.constraint_name != "events_stream_version_key":
                 raise

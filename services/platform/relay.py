@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,10 +23,10 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from contracts.envelope import partition_key
+from contracts.envelope import STRUCTURED_CONTENT_TYPE
 from services.platform import metrics
 from services.platform.db import Connection
-from services.platform.eventstore import _COLUMNS, RecordedEvent, _row_to_recorded
+from services.platform.eventstore import _COLUMNS, RecordedEvent, wire_record
 from services.platform.logging import get_logger
 
 log = get_logger(__name__)
@@ -49,10 +50,21 @@ ON CONFLICT (relay) DO UPDATE SET last_transaction_id = excluded.last_transactio
 """
 
 
-@dataclass
+@dataclass(frozen=True)
 class RelayCheckpoint:
     transaction_id: str = "0"
     position: int = 0
+
+
+@dataclass(frozen=True)
+class _InFlight:
+    futures: list[asyncio.Future[Any]]
+    last: RelayCheckpoint
+    count: int
+    started: float
+
+
+_HEADERS = [("content-type", STRUCTURED_CONTENT_TYPE.encode())]
 
 
 class OutboxRelay:
@@ -65,7 +77,7 @@ class OutboxRelay:
         topic: str,
         *,
         name: str | None = None,
-        batch_size: int = 1000,
+        batch_size: int = 3000,
         idle_interval: float = 0.02,
         checkpoint_delay: float = 0.0,
     ) -> None:
@@ -81,6 +93,8 @@ class OutboxRelay:
         self._producer: AIOKafkaProducer | None = None
         self._checkpoint: RelayCheckpoint | None = None
         self.ready = asyncio.Event()
+        self.published_total = 0
+        """Events acknowledged and checkpointed by this instance (re-sends included)."""
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish until ``stop`` is set; survive broker and database outages."""
@@ -90,16 +104,14 @@ class OutboxRelay:
                 async with self._pool.acquire() as conn:
                     if not await self._wait_for_leadership(conn, stop):
                         break
-                    log.info("relay.leader", relay=self.name, topic=self.topic)
-                    self._checkpoint = await self._load_checkpoint()
-                    self.ready.set()
-                    while not stop.is_set():
-                        # The same connection holds the leader lock: if it breaks, the
-                        # lock is gone and so is our right to move the checkpoint.
-                        published = await self.publish_batch(conn)
-                        backoff = 0.1
-                        if published < self.batch_size:
-                            await _sleep_or_stop(stop, self.idle_interval)
+                    try:
+                        log.info("relay.leader", relay=self.name, topic=self.topic)
+                        self._checkpoint = await self._load_checkpoint()
+                        self.ready.set()
+                        await self._pump(conn, stop)
+                    finally:
+                        if not conn.is_closed():
+                            await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", self.name)
             except (KafkaError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 # Unknown state of the producer (e.g. OutOfOrderSequence after a broker
                 # blip stalls aiokafka's idempotent producer): throw it away, start anew
@@ -113,40 +125,72 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
         await self._drop_producer()
 
+    async def _pump(self, conn: Connection, stop: asyncio.Event) -> None:
+        """Publish continuously, one batch in flight while the next is read and sent.
+
+        Kafka keeps per-partition order across batches (idempotent producer: a later
+        batch cannot land before an earlier one that failed), and each checkpoint is
+        written only after its own batch is acknowledged, in order.
+        """
+        assert self._checkpoint is not None
+        cursor = self._checkpoint
+        in_flight: deque[_InFlight] = deque()
+        while not stop.is_set():
+            # The same connection holds the leader lock: if it breaks, the lock is gone
+            # and so is our right to move the checkpoint (the error restarts the relay).
+            batch = await self._send_next(conn, cursor) if len(in_flight) < 2 else None
+            if batch is not None:
+                in_flight.append(batch)
+                cursor = batch.last
+            drained = batch is None or batch.count < self.batch_size
+            if in_flight and (drained or len(in_flight) >= 2):
+                await self._complete(conn, in_flight.popleft())
+            elif not in_flight:
+                await _sleep_or_stop(stop, self.idle_interval)
+        while in_flight:  # stopping: finish what was sent, so its checkpoint is kept
+            await self._complete(conn, in_flight.popleft())
+
     async def publish_batch(self, conn: Connection) -> int:
-        """Publish the next batch below the horizon; return how many were published."""
+        """Publish the next batch below the horizon and checkpoint it; return its size."""
         if self._checkpoint is None:
             self._checkpoint = await self._load_checkpoint()
-        checkpoint = self._checkpoint
-        rows = await conn.fetch(
-            _FETCH, checkpoint.transaction_id, checkpoint.position, self.batch_size
-        )
-        if not rows:
+        batch = await self._send_next(conn, self._checkpoint)
+        if batch is None:
             return 0
+        await self._complete(conn, batch)
+        return batch.count
+
+    async def _send_next(self, conn: Connection, after: RelayCheckpoint) -> _InFlight | None:
+        rows = await conn.fetch(_FETCH, after.transaction_id, after.position, self.batch_size)
+        if not rows:
+            return None
         producer = await self._get_producer()
         started = time.perf_counter()
         futures = []
         for row in rows:
-            event = _row_to_recorded(_without_xid8(row))
-            envelope = event.to_cloudevent()
-            futures.append(
-                await producer.send(
-                    self.topic,
-                    value=envelope.to_json_bytes(),
-                    key=partition_key(envelope),
-                    headers=envelope.kafka_headers(),
-                )
-            )
+            key, value = wire_record(row)
+            futures.append(await producer.send(self.topic, value=value, key=key, headers=_HEADERS))
+        last = rows[-1]
+        return _InFlight(
+            futures, RelayCheckpoint(last["xid8"], last["global_position"]), len(rows), started
+        )
+
+    async def _complete(self, conn: Connection, batch: _InFlight) -> None:
         # The checkpoint moves only once the broker acknowledged every record.
-        await asyncio.gather(*futures)
+        await asyncio.gather(*batch.futures)
         if self.checkpoint_delay:
             await asyncio.sleep(self.checkpoint_delay)
-        last = rows[-1]
-        await conn.execute(_SAVE, self.name, last["xid8"], last["global_position"], len(rows))
-        self._checkpoint = RelayCheckpoint(str(last["xid8"]), last["global_position"])
-        metrics.RELAY_PUBLISHED.labels(self.name).inc(len(rows))
-        metrics.RELAY_BATCH_SECONDS.labels(self.name).observe(time.perf_counter() - started)
-        return len(rows)
+        async with conn.transaction():
+            # Losing the latest checkpoint in a database crash only re-publishes (at
+            # least once), so it need not wait for the WAL flush.
+            await conn.execute("SET LOCAL synchronous_commit = off")
+            await conn.execute(
+                _SAVE, self.name, batch.last.transaction_id, batch.last.position, batch.count
+            )
+        self._checkpoint = batch.last
+        self.published_total += batch.count
+        metrics.RELAY_PUBLISHED.labels(self.name).inc(batch.count)
+        metrics.RELAY_BATCH_SECONDS.labels(self.name).observe(time.perf_counter() - batch.started)
 
     async def lag(self) -> int:
         """Committed events not yet acknowledged by Kafka."""
@@ -191,12 +235,6 @@ class OutboxRelay:
                 await asyncio.wait_for(producer.stop(), timeout=5)
             except Exception as exc:  # a broken producer may fail to close; it is gone anyway
                 log.debug("relay.producer_close_failed", error=repr(exc))
-
-
-def _without_xid8(row: asyncpg.Record) -> dict[str, Any]:
-    values = dict(row)
-    values.pop("xid8")
-    return values
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -7,18 +7,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 from functools import partial
 from pathlib import Path
 
 from contracts.topics import TOPICS, TopicSpec
+from services.platform import metrics
 from services.platform.db import apply_sql, create_pool
 from services.platform.kafka import ensure_topics, make_producer
+from services.platform.logging import get_logger
 from services.platform.relay import OutboxRelay
 from services.platform.runtime import run_process, serve_health
 from services.platform.settings import Settings
 
 EVENTSTORE_SQL = Path(__file__).with_name("eventstore.sql")
+log = get_logger(__name__)
 
 
 async def relay_main(schema: str, topic: str, settings: Settings, stop: asyncio.Event) -> None:
@@ -40,10 +44,21 @@ async def relay_main(schema: str, topic: str, settings: Settings, stop: asyncio.
         health = asyncio.create_task(
             serve_health(settings.http_port, {"relay": ready}, stop, f"relay:{schema}")
         )
+        lag = asyncio.create_task(_report_lag(relay, stop))
         await relay.run(stop)
-        await health
+        await asyncio.gather(health, lag)
     finally:
         await pool.close()
+
+
+async def _report_lag(relay: OutboxRelay, stop: asyncio.Event, every: float = 5.0) -> None:
+    while not stop.is_set():
+        try:
+            metrics.RELAY_LAG.labels(relay.name).set(await relay.lag())
+        except Exception as exc:  # a metric must never take the relay down
+            log.debug("relay.lag_unavailable", error=repr(exc))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -40,7 +40,11 @@ class _When:
         assert list(self._decide()) == list(expected)
 
     def then_raises(
-        self, error: type[DomainError] = DomainError, *, field: str | None = None, code: str | None = None
+        self,
+        error: type[DomainError] = DomainError,
+        *,
+        field: str | None = None,
+        code: str | None = None,
     ) -> DomainError:
         with pytest.raises(error) as caught:
             self._decide()

@@ -1,0 +1,42 @@
+"""``make bench``: run the benchmarks, write bench/results/<name>.json, print one line each."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bench import backbone
+from bench.common import endpoints, machine, write_result
+
+BENCHMARKS = {
+    "append": backbone.bench_append,
+    "relay": backbone.bench_relay,
+    "end_to_end": backbone.bench_end_to_end,
+}
+
+
+async def main(names: list[str]) -> int:
+    ep = endpoints()
+    about = await machine(ep.database_url)
+    for name in names:
+        result = await BENCHMARKS[name](ep)
+        result["machine"] = about
+        path = write_result(name, result)
+        verdict = "meets" if result.get("target_met") else "MISSES"
+        print(
+            f"{name}: {result['value']} {result['unit']} vs baseline {result['baseline_value']} "
+            f"(ratio {result['ratio']}); target {result['target']}: {verdict}  -> {path}",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("names", nargs="*", help=f"any of {', '.join(BENCHMARKS)} (default all)")
+    args = parser.parse_args()
+    unknown = set(args.names) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    sys.exit(asyncio.run(main(args.names or list(BENCHMARKS))))

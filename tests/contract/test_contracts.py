@@ -1,0 +1,382 @@
+"""Contract tests: a change that would make already-published events unreadable fails here.
+
+* Committed schemas (``contracts/schemas``) are the published contract. The models may
+  only grow them additively (a new optional property); anything else needs a new schema
+  version and an upcaster. Even an additive change must be committed (``make schemas``).
+* Every registered (type, version) has committed examples in ``contracts/examples``. They
+  are never deleted: each must still validate against its committed schema and parse
+  into the current model (through the upcasters), which is "old events stay readable".
+* Topic catalogue and event naming rules.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+import contracts
+from contracts.registry import DomainEvent, parse_data
+from contracts.schema_files import SCHEMA_DIR, generated_schemas, render, schema_file
+from contracts.topics import TOPICS, topic_for_context
+
+EXAMPLES_DIR = Path(contracts.__file__).parent / "examples"
+ENVELOPE_SCHEMA = SCHEMA_DIR / "cloudevent.json"
+
+# Top-level keys that identify what a schema describes: changing one is never additive.
+IDENTITY_KEYS = (
+    "$id",
+    "type",
+    "additionalProperties",
+    "x-event-type",
+    "x-schema-version",
+    "x-context",
+)
+
+BREAKING_HINT = "breaking change to a published schema: add version N+1 and an upcaster"
+OUT_OF_DATE_HINT = "schemas out of date: run make schemas to commit the additive change"
+MISSING_HINT = "no committed schema: run make schemas and commit the new file"
+
+
+# --- the compatibility checker -------------------------------------------------------
+
+
+@dataclass
+class SchemaDiff:
+    breaking: list[str] = field(default_factory=list)
+    additive: list[str] = field(default_factory=list)
+
+    @property
+    def identical(self) -> bool:
+        return not self.breaking and not self.additive
+
+
+def _refs(node: Any) -> set[str]:
+    """Names of the ``#/$defs/...`` a schema fragment points at (directly)."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            found.add(ref.removeprefix("#/$defs/"))
+        for value in node.values():
+            found |= _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _refs(value)
+    return found
+
+
+def _reachable_defs(schema: dict[str, Any], roots: Any) -> set[str]:
+    defs = schema.get("$defs", {})
+    pending, seen = list(_refs(roots)), set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        pending.extend(_refs(defs.get(name, {})))
+    return seen
+
+
+def compare_schemas(committed: dict[str, Any], generated: dict[str, Any]) -> SchemaDiff:
+    """Classify how ``generated`` differs from the published ``committed`` schema.
+
+    Breaking: a committed property removed or its sub-schema changed, a new required
+    field (old events lack it), a ``$defs`` entry used by committed properties changed,
+    an identity key changed. Additive: anything else (a new optional property, a new
+    definition, a changed title or description).
+    """
+    diff = SchemaDiff()
+    old_props: dict[str, Any] = committed.get("properties", {})
+    new_props: dict[str, Any] = generated.get("properties", {})
+    old_required = set(committed.get("required", []))
+    new_required = set(generated.get("required", []))
+
+    for name, sub_schema in old_props.items():
+        if name not in new_props:
+            diff.breaking.append(f"property {name!r} removed")
+        elif new_props[name] != sub_schema:
+            diff.breaking.append(f"property {name!r} changed: {sub_schema} -> {new_props[name]}")
+    for name in sorted(new_required - old_required):
+        diff.breaking.append(f"property {name!r} became required")
+    for name in sorted(set(new_props) - set(old_props)):
+        if name not in new_required:
+            diff.additive.append(f"new optional property {name!r}")
+    if new_required < old_required:
+        diff.additive.append(f"no longer required: {sorted(old_required - new_required)}")
+
+    old_defs: dict[str, Any] = committed.get("$defs", {})
+    new_defs: dict[str, Any] = generated.get("$defs", {})
+    used = _reachable_defs(committed, old_props)
+    for name in sorted(used):
+        if old_defs.get(name) != new_defs.get(name):
+            diff.breaking.append(f"definition {name!r} used by published properties changed")
+    for name in sorted((set(old_defs) | set(new_defs)) - used):
+        if old_defs.get(name) != new_defs.get(name):
+            diff.additive.append(f"definition {name!r} added or changed (unused before)")
+
+    for key in IDENTITY_KEYS:
+        if committed.get(key) != generated.get(key):
+            diff.breaking.append(f"{key} changed: {committed.get(key)!r} -> {generated.get(key)!r}")
+
+    checked = {"properties", "required", "$defs", *IDENTITY_KEYS}
+    for key in sorted((set(committed) | set(generated)) - checked):
+        if committed.get(key) != generated.get(key):
+            diff.additive.append(f"{key} changed")
+    if diff.identical and committed != generated:  # belt and braces: never pass a difference
+        diff.additive.append("schemas differ")
+    return diff
+
+
+# --- the checker itself, on hand-made schemas ----------------------------------------
+
+MONEY_DEF = {
+    "type": "object",
+    "properties": {"amount": {"type": "string"}, "currency": {"type": "string"}},
+    "required": ["amount", "currency"],
+}
+BASE: dict[str, Any] = {
+    "$defs": {"Money": MONEY_DEF},
+    "type": "object",
+    "title": "PurchaseMade",
+    "properties": {
+        "order_id": {"type": "string", "format": "uuid"},
+        "total": {"$ref": "#/$defs/Money"},
+        "channel": {"type": "string", "default": "direct"},
+    },
+    "required": ["order_id", "total"],
+    "x-event-type": "crm.sales.purchase_made",
+    "x-schema-version": 1,
+}
+
+
+_DELETE = object()
+
+
+def _changed(**updates: Any) -> dict[str, Any]:
+    schema = json.loads(json.dumps(BASE))
+    for path, value in updates.items():
+        *parents, leaf = path.split("__")
+        node = schema
+        for part in parents:
+            node = node[part]
+        if value is _DELETE:
+            del node[leaf]
+        else:
+            node[leaf] = value
+    return schema
+
+
+def test_checker_sees_identical_schemas_as_identical() -> None:
+    assert compare_schemas(BASE, _changed()).identical
+
+
+def test_checker_flags_a_removed_field_as_breaking() -> None:
+    diff = compare_schemas(BASE, _changed(properties__channel=_DELETE))
+    assert any("'channel' removed" in reason for reason in diff.breaking)
+
+
+def test_checker_flags_a_changed_type_as_breaking() -> None:
+    diff = compare_schemas(BASE, _changed(properties__channel={"type": "integer"}))
+    assert any("'channel' changed" in reason for reason in diff.breaking)
+
+
+def test_checker_flags_a_new_required_field_as_breaking() -> None:
+    new = _changed(properties__store={"type": "string"}, required=["order_id", "total", "store"])
+    diff = compare_schemas(BASE, new)
+    assert any("'store' became required" in reason for reason in diff.breaking)
+
+
+def test_checker_flags_an_existing_field_becoming_required_as_breaking() -> None:
+    diff = compare_schemas(BASE, _changed(required=["order_id", "total", "channel"]))
+    assert diff.breaking
+
+
+def test_checker_flags_a_change_inside_a_referenced_definition_as_breaking() -> None:
+    money = {
+        **MONEY_DEF,
+        "properties": {"amount": {"type": "number"}, "currency": {"type": "string"}},
+    }
+    diff = compare_schemas(BASE, _changed(**{"$defs__Money": money}))
+    assert any("'Money'" in reason for reason in diff.breaking)
+
+
+def test_checker_flags_a_changed_identity_as_breaking() -> None:
+    assert compare_schemas(BASE, _changed(**{"x-event-type": "crm.sales.order_paid"})).breaking
+
+
+def test_checker_sees_a_new_optional_field_as_additive_only() -> None:
+    diff = compare_schemas(BASE, _changed(properties__coupon={"type": "string", "default": None}))
+    assert diff.breaking == []
+    assert diff.additive == ["new optional property 'coupon'"]
+
+
+def test_checker_sees_a_new_unreferenced_definition_as_additive_only() -> None:
+    new = _changed(**{"$defs__Address": {"type": "object"}})
+    new["properties"]["ship_to"] = {"$ref": "#/$defs/Address"}
+    diff = compare_schemas(BASE, new)
+    assert diff.breaking == []
+    assert diff.additive
+
+
+def test_checker_flags_a_removed_field_in_a_real_published_schema() -> None:
+    committed = json.loads(schema_file("crm.sales.opportunity_opened", 1).read_text())
+    generated = json.loads(json.dumps(committed))
+    del generated["properties"]["title"]
+    generated["required"].remove("title")
+    assert compare_schemas(committed, generated).breaking
+
+
+def test_checker_sees_a_changed_title_as_additive_only() -> None:
+    diff = compare_schemas(BASE, _changed(title="Purchase"))
+    assert diff.breaking == [] and diff.additive
+
+
+# --- committed schemas against the models --------------------------------------------
+
+GENERATED = generated_schemas()
+COMMITTED_FILES = sorted(SCHEMA_DIR.glob("*.json"))
+
+
+def _load(path: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
+
+
+@pytest.mark.parametrize("path", sorted(GENERATED), ids=lambda p: p.name)
+def test_every_generated_schema_is_committed(path: Path) -> None:
+    assert path.exists(), f"{path.name}: {MISSING_HINT}"
+
+
+@pytest.mark.parametrize("path", COMMITTED_FILES, ids=lambda p: p.name)
+def test_every_published_schema_is_still_generated_by_a_model(path: Path) -> None:
+    assert path in GENERATED, (
+        f"{path.name} is published but no registered model generates it any more; "
+        "events written with it would become unreadable"
+    )
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in COMMITTED_FILES if p in GENERATED], ids=lambda p: p.name
+)
+def test_committed_schema_matches_the_model(path: Path) -> None:
+    committed, generated = _load(path), GENERATED[path]
+    diff = compare_schemas(committed, generated)
+    assert not diff.breaking, f"{path.name}: {BREAKING_HINT}: " + "; ".join(diff.breaking)
+    assert not diff.additive, f"{path.name}: {OUT_OF_DATE_HINT}: " + "; ".join(diff.additive)
+    assert path.read_text(encoding="utf-8") == render(generated), (
+        f"{path.name}: {OUT_OF_DATE_HINT} (formatting)"
+    )
+
+
+@pytest.mark.parametrize("path", COMMITTED_FILES, ids=lambda p: p.name)
+def test_committed_schemas_are_valid_draft_2020_12(path: Path) -> None:
+    Draft202012Validator.check_schema(_load(path))
+
+
+# --- examples: old events stay readable ----------------------------------------------
+
+REGISTERED = contracts.registered_types()
+
+
+def _examples(path: Path) -> list[dict[str, Any]]:
+    loaded = json.loads(path.read_text(encoding="utf-8"))
+    examples = loaded if isinstance(loaded, list) else [loaded]
+    assert examples, f"{path.name} holds no example"
+    assert all(isinstance(e, dict) for e in examples), f"{path.name}: examples are objects"
+    return examples
+
+
+_EXAMPLE_NAME = re.compile(r"^(?P<type>.+)\.v(?P<version>[1-9][0-9]*)\.json$")
+EXAMPLE_FILES = sorted(EXAMPLES_DIR.glob("*.json"))
+
+
+@pytest.mark.parametrize(("event_type", "version"), sorted(REGISTERED), ids=lambda v: str(v))
+def test_every_registered_event_has_a_committed_example(event_type: str, version: int) -> None:
+    path = EXAMPLES_DIR / f"{event_type}.v{version}.json"
+    assert path.exists(), f"add at least one example of {event_type} v{version} at {path}"
+    assert _examples(path)
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.name)
+def test_example_validates_against_its_committed_schema_and_parses(path: Path) -> None:
+    match = _EXAMPLE_NAME.match(path.name)
+    assert match, f"{path.name}: examples are named <type>.v<version>.json"
+    event_type, version = match["type"], int(match["version"])
+    schema_path = schema_file(event_type, version)
+    assert schema_path.exists(), f"{path.name}: no committed schema {schema_path.name}"
+    validator = Draft202012Validator(
+        _load(schema_path), format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+    latest = contracts.event_class(event_type)
+    for index, example in enumerate(_examples(path)):
+        errors = [e.message for e in validator.iter_errors(example)]
+        assert not errors, f"{path.name}[{index}] violates {schema_path.name}: {errors}"
+        event = parse_data(event_type, version, example)
+        assert type(event) is latest, f"{path.name}[{index}] must parse into {latest.__name__}"
+
+
+def test_there_are_examples_at_all() -> None:
+    # Guards the parametrized test above against an empty or misplaced directory.
+    assert len(EXAMPLE_FILES) >= len(REGISTERED) > 0
+
+
+# --- topics and naming ---------------------------------------------------------------
+
+EVENT_TYPE_NAME = re.compile(r"^crm\.(?P<context>[a-z][a-z0-9]*)\.[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
+
+
+def test_topic_names_are_unique() -> None:
+    names = [topic.name for topic in TOPICS]
+    assert len(names) == len(set(names)), f"duplicate topic names in {names}"
+
+
+@pytest.mark.parametrize(("key", "cls"), sorted(REGISTERED.items()), ids=lambda v: str(v))
+def test_every_event_context_maps_to_a_catalogued_topic(
+    key: tuple[str, int], cls: type[DomainEvent]
+) -> None:
+    topic = topic_for_context(cls.context)
+    assert topic in TOPICS
+
+
+@pytest.mark.parametrize(("key", "cls"), sorted(REGISTERED.items()), ids=lambda v: str(v))
+def test_event_type_names_follow_crm_context_snake_case(
+    key: tuple[str, int], cls: type[DomainEvent]
+) -> None:
+    match = EVENT_TYPE_NAME.match(cls.event_type)
+    assert match, f"{cls.event_type!r} is not crm.<context>.<snake_case>"
+    assert match["context"] == cls.context, f"{cls.event_type!r} is not in context {cls.context!r}"
+    assert key == (cls.event_type, cls.schema_version)
+
+
+def test_each_model_is_registered_under_one_type_name_only() -> None:
+    keys_by_model: dict[type[DomainEvent], list[tuple[str, int]]] = {}
+    for key, cls in REGISTERED.items():
+        keys_by_model.setdefault(cls, []).append(key)
+    shared = {cls.__name__: keys for cls, keys in keys_by_model.items() if len(keys) > 1}
+    assert not shared, f"one model registered under several names: {shared}"
+
+
+def test_all_versions_of_an_event_type_belong_to_one_context() -> None:
+    contexts: dict[str, set[str]] = {}
+    for (event_type, _), cls in REGISTERED.items():
+        contexts.setdefault(event_type, set()).add(cls.context)
+    mixed = {t: c for t, c in contexts.items() if len(c) > 1}
+    assert not mixed, f"an event type must not change context between versions: {mixed}"
+
+
+def test_versions_of_each_event_type_are_contiguous_from_one() -> None:
+    versions: dict[str, list[int]] = {}
+    for event_type, version in REGISTERED:
+        versions.setdefault(event_type, []).append(version)
+    gaps = {t: sorted(v) for t, v in versions.items() if sorted(v) != list(range(1, len(v) + 1))}
+    assert not gaps, f"schema versions must run 1..N without gaps: {gaps}"
+
+
+def test_the_envelope_schema_is_committed() -> None:
+    assert ENVELOPE_SCHEMA.exists(), f"cloudevent.json: {MISSING_HINT}"
