@@ -102,10 +102,11 @@ async def test_deal_flow_reaches_timeline_and_survives_projector_kill(infra, sys
         assert again.json()["id"] == body["id"]
 
         # Bad input: a 4xx problem document naming the field, and nothing appended.
+        unknown_currency = {"amount": "1", "currency": "XXY"}
         bad = await http.post(
             "/opportunities",
-            json={"customer_id": customer, "title": "x", "amount": {"amount": "1", "currency": "XXY"}},
-        )  # fmt: skip
+            json={"customer_id": customer, "title": "x", "amount": unknown_currency},
+        )
         assert bad.status_code == 422
         assert bad.headers["content-type"].startswith("application/problem+json")
         assert any(e["field"] == "amount.currency" for e in bad.json()["errors"])

@@ -10,7 +10,6 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from contracts.envelope import CloudEvent, partition_key
 from contracts.events.sales import PurchaseMade
@@ -61,7 +60,10 @@ async def publish(bootstrap: str, topic: str, events: list[CloudEvent | bytes]) 
         for item in events:
             if isinstance(item, CloudEvent):
                 await producer.send_and_wait(
-                    topic, item.to_json_bytes(), key=partition_key(item), headers=item.kafka_headers()
+                    topic,
+                    item.to_json_bytes(),
+                    key=partition_key(item),
+                    headers=item.kafka_headers(),
                 )
             else:
                 await producer.send_and_wait(topic, item, key=b"cust-1")
@@ -213,9 +215,7 @@ async def test_offsets_are_committed_only_after_the_database_commit(
 
     consumer = make_consumer(infra, pool, topic, dlt, blocked_after_ten)
     with pytest.raises(TimeoutError):
-        await run_until(
-            consumer, infra.kafka_bootstrap, lambda: _false_after(pool), timeout=3
-        )
+        await run_until(consumer, infra.kafka_bootstrap, lambda: _false_after(pool), timeout=3)
     assert await pool.fetchval("SELECT count(*) FROM inbox") <= 10
     gate.set()
     again = make_consumer(infra, pool, topic, dlt, blocked_after_ten)

@@ -61,8 +61,9 @@ def start_relay_process(infra, schema: str, topic: str) -> subprocess.Popen[byte
         "CRM_RELAY_CHECKPOINT_DELAY": "0.05",
         "PYTHONPATH": str(ROOT),
     }
+    command = ["-m", "services.platform.relay_main", "--schema", schema, "--topic", topic]
     return subprocess.Popen(
-        [sys.executable, "-m", "services.platform.relay_main", "--schema", schema, "--topic", topic],
+        [sys.executable, *command],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
