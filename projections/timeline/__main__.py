@@ -41,7 +41,9 @@ async def main(args: argparse.Namespace, settings: Settings, stop: asyncio.Event
             return consumer.ready.is_set()
 
         health = asyncio.create_task(
-            serve_health(settings.http_port, {"consumer": ready}, stop, args.group)
+            serve_health(
+                settings.http_port, {"consumer": ready}, stop, args.group, host=settings.http_host
+            )
         )
         await run_consumers(settings.kafka_bootstrap, [consumer], stop)
         await health

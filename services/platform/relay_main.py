@@ -42,7 +42,13 @@ async def relay_main(schema: str, topic: str, settings: Settings, stop: asyncio.
             return relay.ready.is_set()
 
         health = asyncio.create_task(
-            serve_health(settings.http_port, {"relay": ready}, stop, f"relay:{schema}")
+            serve_health(
+                settings.http_port,
+                {"relay": ready},
+                stop,
+                f"relay:{schema}",
+                host=settings.http_host,
+            )
         )
         lag = asyncio.create_task(_report_lag(relay, stop))
         await relay.run(stop)

@@ -80,10 +80,14 @@ async def serve_asgi(
 
 
 async def serve_health(
-    port: int, readiness: dict[str, ReadinessCheck], stop: asyncio.Event, name: str
+    port: int,
+    readiness: dict[str, ReadinessCheck],
+    stop: asyncio.Event,
+    name: str,
+    host: str = "127.0.0.1",
 ) -> None:
-    """Serve /healthz, /readyz and /metrics on 127.0.0.1:``port`` until ``stop`` is set."""
-    await serve_asgi(Starlette(routes=health_routes(readiness)), port, stop, name)
+    """Serve /healthz, /readyz and /metrics on ``host:port`` until ``stop`` is set."""
+    await serve_asgi(Starlette(routes=health_routes(readiness)), port, stop, name, host=host)
 
 
 def run_process(name: str, main: Callable[[Settings, asyncio.Event], Awaitable[None]]) -> None:

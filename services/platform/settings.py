@@ -13,3 +13,5 @@ class Settings(BaseSettings):
     log_json: bool | None = None
     # Port of the health/readiness/metrics endpoint of a long-running process; 0 = any free.
     http_port: int = 0
+    # 127.0.0.1 on a developer machine; 0.0.0.0 in a container so Prometheus can scrape.
+    http_host: str = "127.0.0.1"

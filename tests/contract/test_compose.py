@@ -174,3 +174,14 @@ def test_kafka_settings_match_launcher(compose: dict[str, Any]) -> None:
         assert str(env.get(env_name)) == value, f"{env_name} should be {value!r} as in the launcher"
     cluster_id = str(env["CLUSTER_ID"])
     assert len(base64.urlsafe_b64decode(cluster_id + "==")) == 16, "CLUSTER_ID must be a Kafka uuid"
+
+
+def test_every_service_has_a_healthcheck_and_apps_wait_for_healthy_infrastructure() -> None:
+    services = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
+    for name, service in services.items():
+        assert "healthcheck" in service, name
+    apps = {n: s for n, s in services.items() if n not in ("kafka", "postgres")}
+    assert {"sales-api", "sales-relay", "timeline-projector"} <= set(apps)
+    for name, service in apps.items():
+        conditions = {dep: spec["condition"] for dep, spec in service["depends_on"].items()}
+        assert conditions == {"kafka": "service_healthy", "postgres": "service_healthy"}, name
