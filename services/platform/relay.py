@@ -107,6 +107,8 @@ class OutboxRelay:
                     try:
                         log.info("relay.leader", relay=self.name, topic=self.topic)
                         self._checkpoint = await self._load_checkpoint()
+                        # Connect before the first event arrives, not on it.
+                        await self._get_producer()
                         self.ready.set()
                         await self._pump(conn, stop)
                     finally:
