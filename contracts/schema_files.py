@@ -36,6 +36,54 @@ def generated_schemas() -> dict[Path, dict[str, Any]]:
     return out
 
 
+ASYNCAPI_FILE = Path(__file__).parent / "asyncapi.json"
+
+
+def asyncapi_document() -> dict[str, Any]:
+    """AsyncAPI 3.0 description of the topics and the events each carries."""
+    from contracts.topics import TOPICS, topic_for_context
+
+    messages: dict[str, Any] = {}
+    by_topic: dict[str, dict[str, Any]] = {t.name: {} for t in TOPICS}
+    for (event_type, version), cls in sorted(contracts.registered_types().items()):
+        name = f"{event_type}.v{version}"
+        messages[name] = {
+            "name": event_type,
+            "title": cls.__name__,
+            "contentType": "application/cloudevents+json",
+            "payload": {"$ref": f"schemas/{schema_file(event_type, version).name}"},
+            "x-schema-version": version,
+        }
+        by_topic[topic_for_context(cls.context).name][name] = {
+            "$ref": f"#/components/messages/{name}"
+        }
+    external = by_topic["crm.external.events"]
+    for topic in ("crm.sales.events", "crm.support.events"):
+        external.update(by_topic[topic])  # other systems publish the same contracts
+    channels = {
+        topic.name: {
+            "address": topic.name,
+            "description": f"{topic.description}. {topic.partitions} partitions; key: "
+            "customer id, else stream id; CloudEvents 1.0 structured mode.",
+            "messages": by_topic[topic.name],
+        }
+        for topic in TOPICS
+    }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "OpenCRM event backbone",
+            "version": "1.0.0",
+            "description": "Domain events of the CRM's bounded contexts on Apache Kafka. "
+            "Every record is a CloudEvent (contracts/schemas/cloudevent.json) whose data "
+            "follows the event's own schema.",
+        },
+        "defaultContentType": "application/cloudevents+json",
+        "channels": channels,
+        "components": {"messages": messages},
+    }
+
+
 def render(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
@@ -44,7 +92,8 @@ def write_all() -> list[Path]:
     """Write schemas that are new. Existing files are left alone unless only additive."""
     SCHEMA_DIR.mkdir(exist_ok=True)
     written = []
-    for path, schema in generated_schemas().items():
+    files = {**generated_schemas(), ASYNCAPI_FILE: asyncapi_document()}
+    for path, schema in files.items():
         text = render(schema)
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
