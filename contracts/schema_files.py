@@ -88,11 +88,27 @@ def render(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
+class BreakingSchemaChange(Exception):
+    """A model change would rewrite a published schema incompatibly."""
+
+
 def write_all() -> list[Path]:
-    """Write schemas that are new. Existing files are left alone unless only additive."""
+    """Write new schemas and additive changes; refuse to rewrite a published one breakingly."""
+    from contracts.compatibility import compare_schemas
+
     SCHEMA_DIR.mkdir(exist_ok=True)
-    written = []
     files = {**generated_schemas(), ASYNCAPI_FILE: asyncapi_document()}
+    breaking = []
+    for path, schema in files.items():
+        if path.parent == SCHEMA_DIR and path.exists():
+            diff = compare_schemas(json.loads(path.read_text()), schema)
+            breaking += [f"{path.name}: {reason}" for reason in diff.breaking]
+    if breaking:
+        raise BreakingSchemaChange(
+            "published schemas would change incompatibly; add version N+1 and an upcaster "
+            "instead:\n  " + "\n  ".join(breaking)
+        )
+    written = []
     for path, schema in files.items():
         text = render(schema)
         if not path.exists() or path.read_text() != text:
@@ -102,5 +118,8 @@ def write_all() -> list[Path]:
 
 
 if __name__ == "__main__":
-    for p in write_all():
-        print(f"wrote {p}")
+    try:
+        for p in write_all():
+            print(f"wrote {p}")
+    except BreakingSchemaChange as exc:
+        raise SystemExit(str(exc)) from None
