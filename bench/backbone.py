@@ -163,7 +163,7 @@ async def bench_relay(ep: Endpoints, count: int = 30000):
     await producer.stop()
 
     relay = OutboxRelay(pool, partial(make_producer, ep.kafka_bootstrap), ours_topic)
-    await relay._get_producer()  # both sides start with a connected producer
+    await relay.connect()  # both sides start with a connected producer
     stop = asyncio.Event()
     start = time.perf_counter()
     task = asyncio.create_task(relay.run(stop))

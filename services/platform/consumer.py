@@ -33,6 +33,7 @@ from contracts.envelope import CloudEvent, EnvelopeError, decode_kafka_record
 from contracts.registry import DomainEvent, UnknownEventType, parse_data
 from services.platform import metrics
 from services.platform.db import Connection
+from services.platform.kafka import LazyProducer
 from services.platform.logging import get_logger
 
 log = get_logger(__name__)
@@ -110,8 +111,7 @@ class EventConsumer:
         self.topics = list(topics)
         self._pool = pool
         self._handler = handler
-        self._producer_factory = producer_factory
-        self._producer: AIOKafkaProducer | None = None
+        self._producer = LazyProducer(producer_factory)
         self.dead_letter_topic = dead_letter_topic
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
@@ -297,13 +297,17 @@ class EventConsumer:
             ("dlt.attempts", str(attempts).encode()),
             ("dlt.failed.at", datetime.now(UTC).isoformat().encode()),
         ]
-        producer = await self._get_producer()
-        await producer.send_and_wait(
-            self.dead_letter_topic,
-            value=record.value,
-            key=record.key,
-            headers=[*_kept_headers(record.headers), *dlt_headers],
-        )
+        producer = await self._producer.get()
+        try:
+            await producer.send_and_wait(
+                self.dead_letter_topic,
+                value=record.value,
+                key=record.key,
+                headers=[*_kept_headers(record.headers), *dlt_headers],
+            )
+        except KafkaError:
+            await self._producer.drop()  # a fresh producer next time; the batch is retried
+            raise
         metrics.DEAD_LETTERED.labels(self.group, topic).inc()
         log.error(
             "consumer.dead_lettered",
@@ -314,17 +318,8 @@ class EventConsumer:
             error=f"{type(error).__name__}: {error}",
         )
 
-    async def _get_producer(self) -> AIOKafkaProducer:
-        if self._producer is None:
-            producer = self._producer_factory()
-            await producer.start()
-            self._producer = producer
-        return self._producer
-
     async def close(self) -> None:
-        producer, self._producer = self._producer, None
-        if producer is not None:
-            await producer.stop()
+        await self._producer.drop()
 
     def _observe_lag(self, msg: KafkaMessage, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         consumer = getattr(msg, "consumer", None)

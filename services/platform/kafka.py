@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -23,6 +23,33 @@ def make_producer(bootstrap: str, *, linger_ms: int = 5) -> AIOKafkaProducer:
         request_timeout_ms=15000,
         compression_type=None,
     )
+
+
+class LazyProducer:
+    """A producer started on first use and thrown away after an error.
+
+    aiokafka's idempotent producer can stall after a broker blip (OutOfOrderSequence);
+    the cure is a new producer, so callers ``drop()`` it on any Kafka error.
+    """
+
+    def __init__(self, factory: Callable[[], AIOKafkaProducer]) -> None:
+        self._factory = factory
+        self._producer: AIOKafkaProducer | None = None
+
+    async def get(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = self._factory()
+            await producer.start()
+            self._producer = producer
+        return self._producer
+
+    async def drop(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                await asyncio.wait_for(producer.stop(), timeout=5)
+            except Exception:  # a broken producer may fail to close; it is gone anyway
+                pass
 
 
 async def ensure_topics(

@@ -27,6 +27,7 @@ from contracts.envelope import STRUCTURED_CONTENT_TYPE
 from services.platform import metrics
 from services.platform.db import Connection
 from services.platform.eventstore import _COLUMNS, RecordedEvent, wire_record
+from services.platform.kafka import LazyProducer
 from services.platform.logging import get_logger
 
 log = get_logger(__name__)
@@ -82,7 +83,6 @@ class OutboxRelay:
         checkpoint_delay: float = 0.0,
     ) -> None:
         self._pool = pool
-        self._producer_factory = producer_factory
         self.topic = topic
         self.name = name or f"relay:{topic}"
         self.batch_size = batch_size
@@ -90,7 +90,7 @@ class OutboxRelay:
         # Fault-injection only (tests widen the window between ack and checkpoint to
         # prove a crash there re-publishes instead of losing): never set in production.
         self.checkpoint_delay = checkpoint_delay
-        self._producer: AIOKafkaProducer | None = None
+        self._producer = LazyProducer(producer_factory)
         self._checkpoint: RelayCheckpoint | None = None
         self.ready = asyncio.Event()
         self.published_total = 0
@@ -108,7 +108,7 @@ class OutboxRelay:
                         log.info("relay.leader", relay=self.name, topic=self.topic)
                         self._checkpoint = await self._load_checkpoint()
                         # Connect before the first event arrives, not on it.
-                        await self._get_producer()
+                        await self.connect()
                         self.ready.set()
                         await self._pump(conn, stop)
                     finally:
@@ -120,12 +120,12 @@ class OutboxRelay:
                 # from the checkpoint. Events since then are re-sent (at least once).
                 log.warning("relay.retry", relay=self.name, error=repr(exc), backoff=backoff)
                 metrics.RELAY_ERRORS.labels(self.name).inc()
-                await self._drop_producer()
+                await self._producer.drop()
                 self._checkpoint = None
                 self.ready.clear()
                 await _sleep_or_stop(stop, backoff)
                 backoff = min(backoff * 2, 5.0)
-        await self._drop_producer()
+        await self._producer.drop()
 
     async def _pump(self, conn: Connection, stop: asyncio.Event) -> None:
         """Publish continuously, one batch in flight while the next is read and sent.
@@ -166,7 +166,7 @@ class OutboxRelay:
         rows = await conn.fetch(_FETCH, after.transaction_id, after.position, self.batch_size)
         if not rows:
             return None
-        producer = await self._get_producer()
+        producer = await self._producer.get()
         started = time.perf_counter()
         futures = []
         for row in rows:
@@ -193,6 +193,14 @@ class OutboxRelay:
         self.published_total += batch.count
         metrics.RELAY_PUBLISHED.labels(self.name).inc(batch.count)
         metrics.RELAY_BATCH_SECONDS.labels(self.name).observe(time.perf_counter() - batch.started)
+
+    async def connect(self) -> None:
+        """Connect the producer now rather than on the first event."""
+        await self._producer.get()
+
+    async def close(self) -> None:
+        """Release the producer (``run`` does this itself when it stops)."""
+        await self._producer.drop()
 
     async def lag(self) -> int:
         """Committed events not yet acknowledged by Kafka."""
@@ -222,21 +230,6 @@ class OutboxRelay:
             if stop.is_set():
                 return False
         return True
-
-    async def _get_producer(self) -> AIOKafkaProducer:
-        if self._producer is None:
-            producer = self._producer_factory()
-            await producer.start()
-            self._producer = producer
-        return self._producer
-
-    async def _drop_producer(self) -> None:
-        producer, self._producer = self._producer, None
-        if producer is not None:
-            try:
-                await asyncio.wait_for(producer.stop(), timeout=5)
-            except Exception as exc:  # a broken producer may fail to close; it is gone anyway
-                log.debug("relay.producer_close_failed", error=repr(exc))
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -313,7 +313,7 @@ async def test_relay_status_shows_checkpoint_and_lag(infra, schema, pool_factory
         async with pool.acquire() as conn:
             assert await relay.publish_batch(conn) == 3
     finally:
-        await relay._drop_producer()
+        await relay.close()
 
     result = await crm(infra, "relay-status", "--schema", schema, "--json")
 

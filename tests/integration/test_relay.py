@@ -71,6 +71,7 @@ async def test_event_committing_late_with_lower_position_is_not_skipped(
         await slow.close()
     async with pool.acquire() as conn:
         published_after = await relay.publish_batch(conn)
+    await relay.close()
 
     # Nothing above the horizon of the open transaction went out while it was open,
     # so the checkpoint could not jump past the late event.
@@ -92,6 +93,7 @@ async def test_records_carry_customer_key_and_structured_cloudevent(
     async with pool.acquire() as conn:
         assert await relay.publish_batch(conn) == 2
         assert await relay.publish_batch(conn) == 0
+    await relay.close()
     assert await relay.lag() == 0
     records = await read_topic(infra.kafka_bootstrap, topic, until=lambda r: len(r) >= 2)
     assert {r.key for r in records} == {b"cust-42"}
