@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint format unit contract integration e2e bench schemas \
+.PHONY: help install prereqs run test lint format unit contract integration e2e bench schemas \
         infra-up infra-down infra-status clean
 
 help:
@@ -25,7 +25,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-infra-up: install
+prereqs:
+	@bash deploy/local/install-prereqs.sh
+
+infra-up: install prereqs
 	$(BIN)/python -m deploy.local up
 
 infra-down:
@@ -35,7 +38,7 @@ infra-down:
 infra-status: install
 	$(BIN)/python -m deploy.local status
 
-run: install
+run: install prereqs
 	$(BIN)/python -m deploy.local.run
 
 lint: install
