@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy.local.launcher import LocalConfig, down, ensure_up, status
+from deploy.local.launcher import LocalConfig, ensure_up, status, stop_kafka, stop_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,6 +51,12 @@ def _children(args: argparse.Namespace, logs: Path) -> list[Child]:
             logs / "sales-relay.log",
         ),
         Child(
+            "sales-scheduler",
+            [py, "-m", "services.sales", "scheduler"],
+            f"http://127.0.0.1:{args.sales_scheduler_port}/healthz",
+            logs / "sales-scheduler.log",
+        ),
+        Child(
             "timeline-projector",
             [py, "-m", "projections.timeline"],
             f"http://127.0.0.1:{args.timeline_port}/metrics",
@@ -60,7 +66,11 @@ def _children(args: argparse.Namespace, logs: Path) -> list[Child]:
 
 
 def _child_env(child: Child, args: argparse.Namespace, bootstrap: str, db: str) -> dict[str, str]:
-    ports = {"sales-relay": args.sales_relay_port, "timeline-projector": args.timeline_port}
+    ports = {
+        "sales-relay": args.sales_relay_port,
+        "sales-scheduler": args.sales_scheduler_port,
+        "timeline-projector": args.timeline_port,
+    }
     env = {
         **os.environ,
         "CRM_KAFKA_BOOTSTRAP": bootstrap,
@@ -99,14 +109,14 @@ def _terminate(children: list[Child], grace: float = 15.0) -> None:
 
 async def supervise(args: argparse.Namespace) -> int:
     local = LocalConfig.from_env()
-    started_infra = False
+    started: list[str] = []  # the components this run started, and so stops
     if args.no_infra:
         bootstrap = os.environ.get("CRM_KAFKA_BOOTSTRAP", local.endpoints.kafka_bootstrap)
         database = os.environ.get("CRM_DATABASE_URL", local.endpoints.database_url)
     else:
-        was_running = all(part["running"] for part in status(local).values())
+        before = status(local)
         endpoints = await asyncio.to_thread(ensure_up, local)
-        started_infra = not was_running
+        started = [name for name, part in before.items() if not part["running"]]
         bootstrap, database = endpoints.kafka_bootstrap, endpoints.database_url
 
     from contracts.topics import TOPICS
@@ -155,9 +165,12 @@ async def supervise(args: argparse.Namespace) -> int:
         await asyncio.to_thread(_terminate, children)
         for child in children:
             (pids / f"{child.name}.pid").unlink(missing_ok=True)
-        if started_infra and not args.keep_infra:
-            print("stopping Kafka and PostgreSQL …", flush=True)
-            await asyncio.to_thread(down, local)
+        if started and not args.keep_infra:
+            print(f"stopping {' and '.join(started)} (started by this run) …", flush=True)
+            if "kafka" in started:
+                await asyncio.to_thread(stop_kafka, local)
+            if "postgres" in started:
+                await asyncio.to_thread(stop_postgres, local)
         print("stopped.", flush=True)
     return 0
 
@@ -173,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         "--sales-port", type=int, default=int(os.environ.get("CRM_SALES_PORT", 8101))
     )
     parser.add_argument("--sales-relay-port", type=int, default=9101)
+    parser.add_argument("--sales-scheduler-port", type=int, default=9102)
     parser.add_argument("--timeline-port", type=int, default=9201)
     args = parser.parse_args(argv)
     try:

@@ -1,27 +1,29 @@
-"""Command handling: load a stream, decide, append — with idempotency keys.
+"""Command handling: load streams, decide, append — atomically, with idempotency keys.
 
-A command retried with the same idempotency key returns the first result and appends
-nothing, so clients (and the gateway) can retry safely after a timeout.
+A unit of work is one PostgreSQL transaction in which a command may decide on one or
+several streams (e.g. converting a lead registers an account and a contact and opens an
+opportunity). Everything it appends commits together or not at all. A command retried
+with the same idempotency key returns the first result and appends nothing, so clients
+(and the gateway) can retry safely after a timeout.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
 import orjson
 
+from contracts.registry import DomainEvent
+from services.platform.db import Connection
 from services.platform.decider import Decider
-from services.platform.eventstore import (
-    AppendResult,
-    CommandContext,
-    EventStore,
-    WrongExpectedVersion,
-)
+from services.platform.eventstore import CommandContext, EventStore, WrongExpectedVersion
 
 S = TypeVar("S")
 C = TypeVar("C")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,48 @@ class CommandResult:
 
     def as_json(self) -> dict[str, Any]:
         return {"stream_id": self.stream_id, "version": self.version, "event_ids": self.event_ids}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], replayed: bool = False) -> CommandResult:
+        return cls(data["stream_id"], data["version"], tuple(data["event_ids"]), replayed)
+
+
+class UnitOfWork:
+    """One transaction: load and decide on streams, append what was decided."""
+
+    def __init__(self, conn: Connection, store: EventStore, context: CommandContext | None):
+        self.conn = conn
+        self.store = store
+        self.context = context
+
+    async def load(self, decider: Decider[C, S], stream_id: str) -> tuple[S, int]:
+        """The stream's current state and version (0 for a new stream)."""
+        history = await self.store.read_stream(stream_id, connection=self.conn)
+        version = history[-1].stream_version if history else 0
+        return decider.fold(e.domain_event() for e in history), version
+
+    async def append(
+        self, stream_id: str, version: int, events: Sequence[DomainEvent]
+    ) -> CommandResult:
+        """Append events already decided (when the caller must inspect them first)."""
+        if not events:
+            return CommandResult(stream_id, version, ())
+        appended = await self.store.append(
+            stream_id, version, events, self.context, connection=self.conn
+        )
+        return CommandResult(stream_id, appended.version, tuple(str(i) for i in appended.event_ids))
+
+    async def execute(
+        self,
+        decider: Decider[C, S],
+        stream_id: str,
+        command: C,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        state, current = await self.load(decider, stream_id)
+        if expected_version is not None and expected_version != current:
+            raise WrongExpectedVersion(stream_id, expected_version, current)
+        return await self.append(stream_id, current, decider.decide(command, state))
 
 
 class CommandHandler:
@@ -58,71 +102,81 @@ class CommandHandler:
         ``WrongExpectedVersion`` (HTTP 409). Without it, a lost race is retried on fresh
         state, because the decision is made again.
         """
-        attempts = 1 if expected_version is not None else self._retries
+
+        async def work(uow: UnitOfWork) -> dict[str, Any]:
+            result = await uow.execute(decider, stream_id, command, expected_version)
+            return result.as_json()
+
+        data, replayed = await self.run(
+            work,
+            idempotency_key=idempotency_key,
+            context=context,
+            retry_conflicts=expected_version is None,
+        )
+        return CommandResult.from_json(data, replayed)
+
+    async def run(
+        self,
+        work: Callable[[UnitOfWork], Awaitable[dict[str, Any]]],
+        *,
+        idempotency_key: str | None = None,
+        context: CommandContext | None = None,
+        retry_conflicts: bool = True,
+    ) -> tuple[dict[str, Any], bool]:
+        """Run ``work`` in one transaction; return (its JSON result, replayed?).
+
+        ``work`` must only read and append through the unit of work (or its connection),
+        so that a retry after a lost race or a replay by idempotency key is exact.
+        """
+        attempts = self._retries if retry_conflicts else 1
         for attempt in range(1, attempts + 1):
             try:
-                return await self._once(
-                    decider, stream_id, command, expected_version, idempotency_key, context
-                )
+                return await self._once(work, idempotency_key, context)
             except WrongExpectedVersion:
+                if idempotency_key is not None:
+                    # Maybe we lost the race to the first delivery of this very command.
+                    stored = await self._pool.fetchval(
+                        "SELECT result::text FROM idempotency_keys WHERE key = $1",
+                        idempotency_key,
+                    )
+                    if stored is not None:
+                        return orjson.loads(stored), True
                 if attempt == attempts:
                     raise
             except _KeyTaken:
                 stored = await self._pool.fetchval(
                     "SELECT result::text FROM idempotency_keys WHERE key = $1", idempotency_key
                 )
-                return _replayed(stored)
+                return orjson.loads(stored), True
         raise AssertionError("unreachable")
 
     async def _once(
         self,
-        decider: Decider[C, S],
-        stream_id: str,
-        command: C,
-        expected_version: int | None,
+        work: Callable[[UnitOfWork], Awaitable[dict[str, Any]]],
         idempotency_key: str | None,
         context: CommandContext | None,
-    ) -> CommandResult:
+    ) -> tuple[dict[str, Any], bool]:
         async with self._pool.acquire() as conn, conn.transaction():
             if idempotency_key is not None:
                 stored = await conn.fetchval(
                     "SELECT result::text FROM idempotency_keys WHERE key = $1", idempotency_key
                 )
                 if stored is not None:
-                    return _replayed(stored)
-            history = await self._store.read_stream(stream_id, connection=conn)
-            current = history[-1].stream_version if history else 0
-            if expected_version is not None and expected_version != current:
-                raise WrongExpectedVersion(stream_id, expected_version, current)
-            state = decider.fold(e.domain_event() for e in history)
-            events = decider.decide(command, state)
-            if events:
-                appended: AppendResult = await self._store.append(
-                    stream_id, current, events, context, connection=conn
-                )
-                result = CommandResult(
-                    stream_id, appended.version, tuple(str(i) for i in appended.event_ids)
-                )
-            else:
-                result = CommandResult(stream_id, current, ())
+                    return orjson.loads(stored), True
+            result = await work(UnitOfWork(conn, self._store, context))
             if idempotency_key is not None:
                 try:
                     async with conn.transaction():
                         await conn.execute(
                             "INSERT INTO idempotency_keys (key, result) VALUES ($1, $2::jsonb)",
                             idempotency_key,
-                            orjson.dumps(result.as_json()).decode(),
+                            orjson.dumps(result).decode(),
                         )
                 except asyncpg.UniqueViolationError:
-                    # The same key won a race with us: undo our append, answer as it did.
+                    # The same key won a race with us: undo our work, answer as it did.
                     raise _KeyTaken from None
-            return result
+            return result, False
 
 
 class _KeyTaken(Exception):
     pass
-
-
-def _replayed(stored: str) -> CommandResult:
-    data = orjson.loads(stored)
-    return CommandResult(data["stream_id"], data["version"], tuple(data["event_ids"]), True)

@@ -14,6 +14,7 @@ not the record's fault: the batch is rewound and retried, never dead-lettered.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -29,8 +30,8 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from contracts.envelope import CloudEvent, EnvelopeError, decode_kafka_record
-from contracts.registry import DomainEvent, UnknownEventType, parse_data
+from contracts.envelope import CloudEvent, decode_kafka_record
+from contracts.registry import DomainEvent, parse_data
 from services.platform import metrics
 from services.platform.db import Connection
 from services.platform.kafka import LazyProducer
@@ -86,9 +87,26 @@ def parse_record(record: ConsumerRecord[Any, Any]) -> ConsumedEvent:
     try:
         envelope = decode_kafka_record(record.value, list(record.headers or ()))
         event = parse_data(envelope.type, envelope.schemaversion, envelope.data)
-    except (EnvelopeError, UnknownEventType, ValueError) as exc:
+    except Exception as exc:  # whatever the bytes make a parser do, it is the record's fault
         raise PoisonRecord(f"{type(exc).__name__}: {exc}") from exc
     return ConsumedEvent(envelope, event, record)
+
+
+async def _raw_batch_parser(records: tuple[Any, ...], original: Any) -> Any:
+    """FastStream's parser without its header decoding (UTF-8 only, fails on None).
+
+    It only sees header-less shadows; the handler gets the untouched records, so a
+    record FastStream could not decode reaches us and goes to the dead-letter topic
+    instead of being dropped with its whole batch.
+    """
+    message = await original(tuple(dataclasses.replace(r, headers=()) for r in records))
+    message.raw_message = records
+    return message
+
+
+async def _raw_decoder(message: Any, original: Any) -> Any:
+    """No JSON decoding by FastStream: ``parse_record`` reads the bytes itself."""
+    return None
 
 
 class EventConsumer:
@@ -118,6 +136,7 @@ class EventConsumer:
         self.batch_size = batch_size
         self.ready = asyncio.Event()
         self.stopping = False
+        self._dead_lettered: set[tuple[str, int, int]] = set()
 
     def attach(self, broker: KafkaBroker) -> None:
         """Register this consumer's batch subscriber on a FastStream broker."""
@@ -129,33 +148,54 @@ class EventConsumer:
             max_records=self.batch_size,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.MANUAL,
+            parser=_raw_batch_parser,
+            decoder=_raw_decoder,
             title=self.group,
             description=f"consumer group {self.group}",
         )
-        async def on_batch(body: list[bytes], msg: KafkaMessage) -> None:
+        async def on_batch(body: Any, msg: KafkaMessage) -> None:
             await self.on_batch(msg)
 
     async def on_batch(self, msg: KafkaMessage) -> None:
+        """Handle a batch; leave only after acknowledging it or rewinding to it."""
         records: tuple[ConsumerRecord[Any, Any], ...] = msg.raw_message
+        dead_lettered: set[tuple[str, int, int]] = set()  # survives retries of this batch
         backoff = 0.1
         while True:
             if self.stopping:
                 return  # unacknowledged: the next owner of the partition starts here again
             try:
-                await self.process(records)
+                await self.process(records, dead_lettered)
                 break
             except TRANSIENT_ERRORS as exc:
                 # Nothing of the failed transaction is visible; inbox rows make the
-                # committed part harmless to repeat. Rewind and try again.
+                # committed part harmless to repeat. Try again.
                 log.warning("consumer.transient_error", group=self.group, error=repr(exc))
+            except Exception as exc:
+                # Not the record's fault as far as we can tell (poison is handled inside
+                # process). Returning without an ack would let the next poll move past
+                # this batch and a later ack commit it: rewind to it instead.
+                log.error("consumer.batch_failed", group=self.group, error=repr(exc))
+                await msg.nack()
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                return
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
         # Offsets are acknowledged only after every record's transaction has committed.
         await msg.ack()
         self._observe_lag(msg, records)
 
-    async def process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
-        """Apply a batch: commit good records together, isolate failing ones."""
+    async def process(
+        self,
+        records: Sequence[ConsumerRecord[Any, Any]],
+        dead_lettered: set[tuple[str, int, int]] | None = None,
+    ) -> None:
+        """Apply a batch: commit good records together, isolate failing ones.
+
+        ``dead_lettered`` remembers what this batch already sent to the dead-letter topic,
+        so retrying the batch after a transient error does not send it twice.
+        """
+        self._dead_lettered = dead_lettered if dead_lettered is not None else set()
         parsed: list[ConsumedEvent] = []
         for record in records:
             try:
@@ -287,6 +327,8 @@ class EventConsumer:
     ) -> None:
         record = source.record if isinstance(source, ConsumedEvent) else source
         topic, partition, offset = record.topic, record.partition, record.offset
+        if (topic, partition, offset) in self._dead_lettered:
+            return
         dlt_headers = [
             ("dlt.source.topic", topic.encode()),
             ("dlt.source.partition", str(partition).encode()),
@@ -308,6 +350,7 @@ class EventConsumer:
         except KafkaError:
             await self._producer.drop()  # a fresh producer next time; the batch is retried
             raise
+        self._dead_lettered.add((topic, partition, offset))
         metrics.DEAD_LETTERED.labels(self.group, topic).inc()
         log.error(
             "consumer.dead_lettered",

@@ -23,6 +23,15 @@ from services.platform.db import Connection
 NO_STREAM = 0
 """Expected version of a stream that must not exist yet."""
 
+MAX_EVENT_BYTES = 256 * 1024
+"""An event's data must fit a Kafka record (1 MiB by default) with room to spare; a larger
+one would stall the relay at that event forever."""
+
+
+class EventTooLarge(ValueError):
+    def __init__(self, event_type: str, size: int) -> None:
+        super().__init__(f"{event_type} is {size} bytes; the limit is {MAX_EVENT_BYTES}")
+
 
 class WrongExpectedVersion(Exception):
     """Another writer appended to the stream first; reload, decide again, retry."""
@@ -202,6 +211,10 @@ class EventStore:
         context = context or CommandContext()
         occurred = context.occurred_at or datetime.now(UTC)
         ids = [uuid4() for _ in events]
+        payloads = [e.model_dump_json() for e in events]
+        for event, payload in zip(events, payloads, strict=True):
+            if len(payload) > MAX_EVENT_BYTES:
+                raise EventTooLarge(event.event_type, len(payload))
         args: tuple[Any, ...]
         if len(events) == 1:
             event = events[0]
@@ -209,7 +222,7 @@ class EventStore:
             args = (
                 stream_id, expected_version, self.source, context.correlation_id,
                 context.causation_id, ids[0], event.event_type, event.schema_version,
-                event.customer(), occurred, event.model_dump_json(),
+                event.customer(), occurred, payloads[0],
             )  # fmt: skip
         else:
             statement = _APPEND_MANY
@@ -217,7 +230,7 @@ class EventStore:
                 stream_id, expected_version, self.source, context.correlation_id,
                 context.causation_id, ids, [e.event_type for e in events],
                 [e.schema_version for e in events], [e.customer() for e in events],
-                [occurred] * len(events), [e.model_dump_json() for e in events],
+                [occurred] * len(events), payloads,
             )  # fmt: skip
         try:
             if connection is not None:

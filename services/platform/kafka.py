@@ -39,7 +39,12 @@ class LazyProducer:
     async def get(self) -> AIOKafkaProducer:
         if self._producer is None:
             producer = self._factory()
-            await producer.start()
+            try:
+                # start() can wait forever for a producer id if the broker vanishes.
+                await asyncio.wait_for(producer.start(), timeout=30)
+            except BaseException:
+                await producer.stop()
+                raise
             self._producer = producer
         return self._producer
 

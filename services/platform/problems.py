@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.platform.decider import DomainError
-from services.platform.eventstore import WrongExpectedVersion
+from services.platform.eventstore import EventTooLarge, WrongExpectedVersion
+from services.platform.logging import get_logger
+
+log = get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://opencrm.dev/problems/"
@@ -67,6 +71,21 @@ def install_problem_handlers(app: FastAPI) -> None:
             expected_version=exc.expected,
             actual_version=exc.actual,
         )
+
+    @app.exception_handler(EventTooLarge)
+    async def too_large(_: Request, exc: EventTooLarge) -> JSONResponse:
+        return problem(413, "Too large", str(exc), PROBLEM_BASE + "too-large")
+
+    @app.exception_handler(asyncpg.DataError)
+    async def data(_: Request, exc: asyncpg.DataError) -> JSONResponse:
+        # e.g. a NUL character, which PostgreSQL text cannot hold: the transaction failed,
+        # nothing was written.
+        return problem(422, "Invalid data", str(exc).splitlines()[0], PROBLEM_BASE + "data")
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("http.unexpected_error", error=repr(exc))
+        return problem(500, "Internal error", "the request failed; nothing was changed")
 
     @app.exception_handler(StarletteHTTPException)
     async def http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

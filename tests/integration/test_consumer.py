@@ -9,6 +9,7 @@ from decimal import Decimal
 from functools import partial
 from pathlib import Path
 
+import orjson
 import pytest
 
 from contracts.envelope import CloudEvent, partition_key
@@ -229,3 +230,51 @@ async def test_offsets_are_committed_only_after_the_database_commit(
 
 async def _false_after(pool) -> bool:
     return False
+
+
+async def test_records_faststream_could_not_decode_are_dead_lettered_not_dropped(
+    infra, schema, pool_factory, topic_factory
+):
+    """FastStream's own parser chokes on some records; ours must see every one."""
+    pool = await pool_factory(schema, INBOX_SQL, SIDE_EFFECT_SQL)
+    topic, dlt = await topic_factory(partitions=1), await topic_factory("dlt", partitions=1)
+    good = purchase_event("cust-1", "1.00")
+    binary = purchase_event("cust-1", "2.00")
+    producer = make_producer(infra.kafka_bootstrap)
+    await producer.start()
+    try:
+        sends = [
+            # JSON without any content-type header
+            (b'{"hello": "world"}', []),
+            # a header that is not UTF-8
+            (good.to_json_bytes(), [("content-type", b"\xff\xfe"), ("x-bin", b"\x80")]),
+            # binary-mode CloudEvent: attributes in ce_ headers, data in the value
+            (
+                orjson.dumps(binary.data),
+                [
+                    ("content-type", b"application/json"),
+                    ("ce_specversion", b"1.0"),
+                    ("ce_id", binary.id.encode()),
+                    ("ce_source", binary.source.encode()),
+                    ("ce_type", binary.type.encode()),
+                    ("ce_time", binary.time.isoformat().encode()),
+                    ("ce_customerid", b"cust-1"),
+                ],
+            ),
+            # content-type JSON but not JSON
+            (b"not json at all", [("content-type", b"application/json")]),
+        ]
+        for value, headers in sends:
+            await producer.send_and_wait(topic, value, key=b"cust-1", headers=headers)
+    finally:
+        await producer.stop()
+    consumer = make_consumer(infra, pool, topic, dlt, add_to_total)
+
+    async def done() -> bool:
+        return await pool.fetchval("SELECT count(*) FROM inbox") == 2
+
+    await run_until(consumer, infra.kafka_bootstrap, done)
+    row = await pool.fetchrow("SELECT total, purchases FROM totals WHERE customer_id = 'cust-1'")
+    assert (row["total"], row["purchases"]) == (Decimal("3.00"), 2)
+    dead = await read_topic(infra.kafka_bootstrap, dlt, until=lambda r: len(r) >= 2)
+    assert sorted(int(dict(r.headers)["dlt.source.offset"]) for r in dead) == [0, 3]

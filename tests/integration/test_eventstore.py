@@ -100,3 +100,21 @@ async def test_many_writers_one_stream_versions_stay_contiguous(schema, pool_fac
     wins = sum(await asyncio.gather(*(writer(n) for n in range(8))))
     versions = [e.stream_version for e in await store.read_stream("hot")]
     assert versions == list(range(1, wins + 2))
+
+
+async def test_writer_whose_xid_predates_the_streams_last_event_is_refused(
+    infra, schema, pool_factory
+):
+    """The relay publishes in (xid, position) order; an append from a transaction whose
+    xid is older than the stream's last event would be published before it."""
+    pool = await pool_factory(schema, EVENTSTORE_SQL)
+    store = EventStore(pool, "/crm/test")
+    async with pool.acquire() as early:
+        tx = early.transaction()
+        await tx.start()
+        await early.fetchval("SELECT pg_current_xact_id()")  # takes its xid now
+        await store.append("s-1", NO_STREAM, [opened()])  # a later xid commits first
+        with pytest.raises(WrongExpectedVersion):
+            await store.append("s-1", 1, [moved("cust-1", "won")], connection=early)
+        await tx.rollback()
+    assert [e.stream_version for e in await store.read_stream("s-1")] == [1]
