@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from contracts.events.sales import DealStageChanged, OpportunityOpened, PurchaseMade
+from contracts.events.sales import (
+    ActivityLogged,
+    DealStageChanged,
+    FollowUpDue,
+    OpportunityAssigned,
+    OpportunityLost,
+    OpportunityOpened,
+    PurchaseMade,
+)
 from contracts.events.support import ComplaintFiled
 from contracts.registry import DomainEvent
 from services.platform.consumer import ConsumedEvent
@@ -28,7 +36,16 @@ def summarize(event: DomainEvent) -> str:
             return f"Purchase made: {event.total.amount} {event.total.currency} ({event.channel})"
         case ComplaintFiled():
             return f"Complaint filed via {event.channel}: {event.subject}"
-    return event.event_type
+        case OpportunityAssigned():
+            return f"Deal assigned to {event.owner_id} ({event.rule.replace('_', ' ')})"
+        case OpportunityLost():
+            return f"Deal lost ({event.reason.replace('_', ' ')}): {event.details}"
+        case ActivityLogged():
+            return f"{event.kind.capitalize()}: {event.subject}"
+        case FollowUpDue():
+            return f"Follow-up due for {event.owner_id}: {event.subject}"
+    # Every other event: its type in words ("crm.sales.order_delivered" -> "Order delivered").
+    return event.event_type.rsplit(".", 1)[-1].replace("_", " ").capitalize()
 
 
 async def project(conn: Connection, consumed: ConsumedEvent) -> None:

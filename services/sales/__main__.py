@@ -1,8 +1,9 @@
-"""Run the sales service: ``python -m services.sales api|relay``.
+"""Run the sales service: ``python -m services.sales api|relay|scheduler``.
 
 ``api`` serves the command API (with /healthz, /readyz, /metrics); ``relay`` publishes
-the sales store's events to ``crm.sales.events``. They are separate processes so either
-can die and restart without the other.
+the sales store's events to ``crm.sales.events``; ``scheduler`` emits follow-up
+reminders when they fall due. They are separate processes so any can die and restart
+without the others.
 """
 
 from __future__ import annotations
@@ -10,32 +11,57 @@ from __future__ import annotations
 import argparse
 import asyncio
 from functools import partial
+from pathlib import Path
+
+import asyncpg
 
 from contracts.topics import SALES
-from services.platform.commands import CommandHandler
 from services.platform.db import apply_sql, create_pool
-from services.platform.eventstore import EventStore
 from services.platform.relay_main import EVENTSTORE_SQL, relay_main
-from services.platform.runtime import health_routes, run_process, serve_asgi
+from services.platform.runtime import health_routes, run_process, serve_asgi, serve_health
 from services.platform.settings import Settings
+from services.sales.application.runtime import SalesRuntime
+from services.sales.application.scheduler import run_scheduler
 from services.sales.entrypoints.http import create_app
 
 SCHEMA = "sales"
-SOURCE = "/crm/sales"
+SALES_SQL = Path(__file__).with_name("schema.sql")
+
+
+async def _pool(settings: Settings, max_size: int) -> asyncpg.Pool:
+    pool = await create_pool(settings.database_url, SCHEMA, max_size=max_size)
+    await apply_sql(pool, SCHEMA, [EVENTSTORE_SQL, SALES_SQL])
+    return pool
 
 
 async def api_main(host: str, port: int, settings: Settings, stop: asyncio.Event) -> None:
-    pool = await create_pool(settings.database_url, SCHEMA, max_size=20)
+    pool = await _pool(settings, max_size=20)
     try:
-        await apply_sql(pool, SCHEMA, [EVENTSTORE_SQL])
-        app = create_app()
-        app.state.commands = CommandHandler(EventStore(pool, SOURCE), pool)
+        app = create_app(SalesRuntime.create(pool))
 
         async def database_ready() -> bool:
             return bool(await pool.fetchval("SELECT true"))
 
         app.router.routes.extend(health_routes({"database": database_ready}))
         await serve_asgi(app, port, stop, "sales-api", host=host)
+    finally:
+        await pool.close()
+
+
+async def scheduler_main(settings: Settings, stop: asyncio.Event) -> None:
+    pool = await _pool(settings, max_size=3)
+    try:
+        runtime = SalesRuntime.create(pool)
+
+        async def ready() -> bool:
+            return bool(await pool.fetchval("SELECT true"))
+
+        health = asyncio.create_task(
+            serve_health(settings.http_port, {"database": ready}, stop, "sales-scheduler",
+                         host=settings.http_host)
+        )  # fmt: skip
+        await run_scheduler(pool, runtime.store, stop)
+        await health
     finally:
         await pool.close()
 
@@ -47,9 +73,12 @@ def main() -> None:
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8101)
     sub.add_parser("relay")
+    sub.add_parser("scheduler")
     args = parser.parse_args()
     if args.part == "api":
         run_process("sales-api", partial(api_main, args.host, args.port))
+    elif args.part == "scheduler":
+        run_process("sales-scheduler", scheduler_main)
     else:
         run_process("sales-relay", partial(relay_main, SCHEMA, SALES.name))
 

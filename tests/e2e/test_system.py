@@ -28,7 +28,8 @@ def free_port() -> int:
 
 @pytest.fixture
 def system(infra, tmp_path):
-    ports = {"api": free_port(), "relay": free_port(), "timeline": free_port()}
+    ports = {"api": free_port(), "relay": free_port(), "scheduler": free_port(),
+             "timeline": free_port()}  # fmt: skip
     env = {
         **os.environ,
         "CRM_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
@@ -41,6 +42,7 @@ def system(infra, tmp_path):
             "--state-dir", str(tmp_path),
             "--sales-port", str(ports["api"]),
             "--sales-relay-port", str(ports["relay"]),
+            "--sales-scheduler-port", str(ports["scheduler"]),
             "--timeline-port", str(ports["timeline"]),
         ],
         env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -88,7 +90,8 @@ async def test_deal_flow_reaches_timeline_and_survives_projector_kill(infra, sys
         )
         assert opened.status_code == 201, opened.text
         body = opened.json()
-        assert body["version"] == 1
+        # Opened, and assigned by the rules (no owner given): two events.
+        assert body["version"] == 2 and body["owner_id"]
         again = await http.post(
             "/opportunities",
             json={
@@ -121,12 +124,12 @@ async def test_deal_flow_reaches_timeline_and_survives_projector_kill(infra, sys
 
         moved = await http.post(
             f"/opportunities/{body['id']}/stage",
-            json={"to_stage": "quote_requested", "expected_version": 1},
+            json={"to_stage": "quote_requested", "expected_version": 2},
         )
         assert moved.status_code == 200, moved.text
         stale = await http.post(
             f"/opportunities/{body['id']}/stage",
-            json={"to_stage": "proposal_sent", "expected_version": 1},
+            json={"to_stage": "proposal_sent", "expected_version": 2},
         )
         assert stale.status_code == 409
         lost_without_reason = await http.post(
@@ -136,17 +139,18 @@ async def test_deal_flow_reaches_timeline_and_survives_projector_kill(infra, sys
 
     conn = await asyncpg.connect(infra.database_url)
     try:
-        rows = await wait_for(lambda: _timeline(conn, customer, expected=2), timeout=60)
+        rows = await wait_for(lambda: _timeline(conn, customer, expected=3), timeout=60)
         assert [r["event_type"] for r in rows] == [
             "crm.sales.opportunity_opened",
+            "crm.sales.opportunity_assigned",
             "crm.sales.deal_stage_changed",
         ]
         assert rows[0]["correlation_id"] == "corr-e2e"
-        assert "qualification to quote_requested" in rows[1]["summary"]
+        assert "qualification to quote_requested" in rows[2]["summary"]
         stored = await conn.fetchval(
             "SELECT count(*) FROM sales.events WHERE customer_id = $1", customer
         )
-        assert stored == 2  # idempotent replay, bad input, conflicts: nothing extra appended
+        assert stored == 3  # idempotent replay, bad input, conflicts: nothing extra appended
     finally:
         await conn.close()
 
@@ -154,7 +158,7 @@ async def test_deal_flow_reaches_timeline_and_survives_projector_kill(infra, sys
 async def _timeline(conn, customer: str, expected: int):
     rows = await conn.fetch(
         "SELECT event_type, summary, correlation_id FROM timeline.timeline_entries "
-        "WHERE customer_id = $1 ORDER BY occurred_at, event_id",
+        "WHERE customer_id = $1 ORDER BY occurred_at, stream_version",
         customer,
     )
     return rows if len(rows) >= expected else None

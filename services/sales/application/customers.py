@@ -1,0 +1,209 @@
+"""Accounts, contacts and leads: registration with duplicate detection, merge, conversion.
+
+Duplicate detection is set-based validation the event store cannot do alone: each
+identity (tax id, e-mail, phone) of a kind of record is claimed in ``identity_keys`` in
+the same transaction that appends the registration. A registration that matches an
+existing record returns that record and appends nothing, so a customer never has to
+repeat their data to a second person or channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any, Literal
+from uuid import UUID, uuid4
+
+from contracts.events.sales import AccountRegistered, ContactRegistered
+from services.platform.commands import UnitOfWork
+from services.platform.db import Connection
+from services.platform.decider import DomainError
+from services.platform.eventstore import WrongExpectedVersion
+from services.sales.domain import account, contact, lead
+from services.sales.domain.identity import identity_keys
+
+RecordKind = Literal["account", "contact"]
+
+
+class IdentityTaken(WrongExpectedVersion):
+    """A concurrent registration claimed the same identity first: retry, find it, return it."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"identity:{key}", 0, 1)
+
+
+def _keys(kind: RecordKind, event: AccountRegistered | ContactRegistered) -> list[str]:
+    keys = identity_keys(tax_id=event.tax_id, emails=event.emails, phones=event.phones)
+    return [f"{kind}:{k}" for k in keys]
+
+
+async def find_duplicate(conn: Connection, keys: Sequence[str]) -> dict[str, Any] | None:
+    if not keys:
+        return None
+    rows = await conn.fetch(
+        "SELECT key, kind, record_id, customer_id FROM identity_keys WHERE key = ANY($1::text[])",
+        list(keys),
+    )
+    if not rows:
+        return None
+    first = rows[0]
+    return {
+        "id": str(first["record_id"]),
+        "customer_id": first["customer_id"],
+        "duplicate": True,
+        "matched_on": sorted(r["key"].split(":", 1)[1] for r in rows),
+    }
+
+
+async def _existing(uow: UnitOfWork, duplicate: dict[str, Any], stream: str) -> dict[str, Any]:
+    """The answer for a registration that matched an existing record: that record."""
+    version = await uow.store.stream_version(stream, connection=uow.conn)
+    return {**duplicate, "stream_id": stream, "version": version, "event_ids": []}
+
+
+async def claim(
+    conn: Connection, keys: Sequence[str], kind: RecordKind, record_id: UUID, customer_id: str
+) -> None:
+    for key in keys:
+        taken = await conn.fetchval(
+            "INSERT INTO identity_keys (key, kind, record_id, customer_id) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT (key) DO NOTHING RETURNING false",
+            key,
+            kind,
+            record_id,
+            customer_id,
+        )
+        if taken is None:
+            raise IdentityTaken(key)
+
+
+async def register_account(uow: UnitOfWork, command: account.RegisterAccount) -> dict[str, Any]:
+    stream = account.stream_id(command.account_id)
+    state, version = await uow.load(account.decider, stream)
+    events = account.decide(command, state)
+    registered = events[0]
+    assert isinstance(registered, AccountRegistered)
+    keys = _keys("account", registered)
+    duplicate = await find_duplicate(uow.conn, keys)
+    if duplicate is not None:
+        return await _existing(uow, duplicate, account.stream_id(UUID(duplicate["id"])))
+    result = await uow.append(stream, version, events)
+    await claim(uow.conn, keys, "account", command.account_id, registered.customer_id)
+    return {"id": str(command.account_id), "customer_id": registered.customer_id,
+            "duplicate": False, **result.as_json()}  # fmt: skip
+
+
+async def register_contact(uow: UnitOfWork, command: contact.RegisterContact) -> dict[str, Any]:
+    if command.account_id is not None:
+        linked, _ = await uow.load(account.decider, account.stream_id(command.account_id))
+        if not linked.exists:
+            raise DomainError("no such account", field="account_id", code="unknown-account")
+        if linked.merged_into is not None:
+            # Link to the record that survived, never to a merged one.
+            command = replace(command, account_id=linked.merged_into)
+    stream = contact.stream_id(command.contact_id)
+    state, version = await uow.load(contact.decider, stream)
+    events = contact.decide(command, state)
+    registered = events[0]
+    assert isinstance(registered, ContactRegistered)
+    keys = _keys("contact", registered)
+    duplicate = await find_duplicate(uow.conn, keys)
+    if duplicate is not None:
+        return await _existing(uow, duplicate, contact.stream_id(UUID(duplicate["id"])))
+    result = await uow.append(stream, version, events)
+    await claim(uow.conn, keys, "contact", command.contact_id, registered.customer_id)
+    return {"id": str(command.contact_id), "customer_id": registered.customer_id,
+            "duplicate": False, **result.as_json()}  # fmt: skip
+
+
+async def merge(
+    uow: UnitOfWork,
+    kind: RecordKind,
+    merged_id: UUID,
+    survivor_id: UUID,
+    reason: str | None,
+    merged_by: str | None,
+) -> dict[str, Any]:
+    module = account if kind == "account" else contact
+    survivor, _ = await uow.load(module.decider, module.stream_id(survivor_id))  # type: ignore[attr-defined]
+    if not survivor.exists:
+        raise DomainError(f"no such {kind}", field="survivor_id", code="not-found")
+    if survivor.merged_into is not None:
+        raise DomainError(
+            f"the survivor was itself merged into {survivor.merged_into}",
+            field="survivor_id",
+            code="merged",
+        )
+    command = module.MergeInto(merged_id, survivor_id, survivor.customer_id, reason, merged_by)  # type: ignore[attr-defined]
+    result = await uow.execute(module.decider, module.stream_id(merged_id), command)  # type: ignore[attr-defined]
+    # The survivor now answers to every identity the merged record had.
+    await uow.conn.execute(
+        "UPDATE identity_keys SET record_id = $1, customer_id = $2 WHERE record_id = $3",
+        survivor_id,
+        survivor.customer_id,
+        merged_id,
+    )
+    return {"id": str(merged_id), "survivor_id": str(survivor_id),
+            "customer_id": survivor.customer_id, **result.as_json()}  # fmt: skip
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    first, _, last = name.strip().partition(" ")
+    return first, last.strip()
+
+
+async def convert_lead(
+    uow: UnitOfWork,
+    lead_id: UUID,
+    open_opportunity: Any | None,
+) -> dict[str, Any]:
+    """Lead → account (if it names a company) + contact + opportunity, in one transaction.
+
+    ``open_opportunity`` is a callable ``(customer_id, owner_id) -> coroutine`` that opens
+    the opportunity in this same unit of work, or None.
+    """
+    lead_stream = lead.stream_id(lead_id)
+    state, lead_version = await uow.load(lead.decider, lead_stream)
+    account_id = uuid4() if state.company else None
+    contact_id = uuid4()
+    customer_id = str(account_id or contact_id)
+    opportunity_id = uuid4() if open_opportunity is not None else None
+    # Decide on the lead first: a lead that is not qualified changes nothing at all.
+    lead_events = lead.decide(
+        lead.ConvertLead(lead_id, contact_id, customer_id, account_id, opportunity_id), state
+    )
+    created: dict[str, Any] = {}
+    if account_id is not None:
+        created["account"] = await register_account(
+            uow,
+            account.RegisterAccount(
+                account_id, state.company or state.name, address=state.address,
+                owner_id=state.owner_id,
+            ),
+        )  # fmt: skip
+    first, last = _split_name(state.name)
+    contact_result = await register_contact(
+        uow,
+        contact.RegisterContact(
+            contact_id, first, last, account_id=account_id, emails=state.emails,
+            phones=state.phones, address=state.address, owner_id=state.owner_id,
+        ),
+    )  # fmt: skip
+    created["contact"] = contact_result
+    if contact_result["duplicate"]:
+        # The person is already a customer: convert into that record, not a copy of it.
+        contact_id = UUID(contact_result["id"])
+        customer_id = contact_result["customer_id"]
+        lead_events = lead.decide(
+            lead.ConvertLead(lead_id, contact_id, customer_id, account_id, opportunity_id), state
+        )
+    if open_opportunity is not None:
+        created["opportunity"] = await open_opportunity(customer_id, opportunity_id, state.owner_id)
+    result = await uow.append(lead_stream, lead_version, lead_events)
+    return {"id": str(lead_id), "customer_id": customer_id, "account_id": _str(account_id),
+            "contact_id": str(contact_id), "opportunity_id": _str(opportunity_id),
+            "created": created, **result.as_json()}  # fmt: skip
+
+
+def _str(value: UUID | None) -> str | None:
+    return None if value is None else str(value)

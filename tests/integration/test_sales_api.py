@@ -1,0 +1,273 @@
+"""The sales service through its HTTP API, on real PostgreSQL and Kafka."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from services.platform.kafka import make_producer
+from services.platform.relay import OutboxRelay
+from services.platform.relay_main import EVENTSTORE_SQL
+from services.sales.application.runtime import SalesRuntime
+from services.sales.application.scheduler import fire_due_follow_ups
+from services.sales.entrypoints.http import create_app
+from tests.kafka_helpers import read_topic
+
+pytestmark = pytest.mark.integration
+SALES_SQL = Path(__file__).resolve().parents[2] / "services" / "sales" / "schema.sql"
+CNPJ = "11.222.333/0001-81"
+
+
+@pytest.fixture
+async def sales(schema, pool_factory) -> AsyncIterator[tuple[httpx.AsyncClient, SalesRuntime]]:
+    pool = await pool_factory(schema, EVENTSTORE_SQL, SALES_SQL)
+    runtime = SalesRuntime.create(pool)
+    transport = httpx.ASGITransport(app=create_app(runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://sales") as client:
+        yield client, runtime
+
+
+async def ok(response: httpx.Response, status: int = 200) -> dict:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+async def events_count(runtime: SalesRuntime) -> int:
+    return int(await runtime.pool.fetchval("SELECT count(*) FROM events"))
+
+
+async def test_full_funnel_publishes_the_expected_events_in_order(infra, sales, topic_factory):
+    http, runtime = sales
+    lead = await ok(await http.post("/leads", json={
+        "source": "web_form", "name": "José da Silva", "company": "Padaria São Jorge Ltda.",
+        "emails": ["Jose.Silva@Padaria.com.br"], "phones": ["(11) 91234-5678"],
+        "address": {"city": "São Paulo", "state": "SP", "country": "BR"},
+    }), 201)  # fmt: skip
+    assert lead["owner_id"] in {"seller-sp-01", "seller-sp-02", "seller-rj-01"}  # territory
+    lead_id = lead["id"]
+    await ok(await http.post(f"/leads/{lead_id}/qualify", json={"qualified_by": "sdr-1"}))
+    draft = {"title": "Licenças CRM", "amount": {"amount": "30000.00", "currency": "BRL"}}
+    converted = await ok(await http.post(f"/leads/{lead_id}/convert", json={"opportunity": draft}))
+    customer, opportunity = converted["customer_id"], converted["opportunity_id"]
+    assert customer == converted["account_id"]
+    for stage in ("quote_requested", "proposal_sent", "renegotiation"):
+        await ok(await http.post(f"/opportunities/{opportunity}/stage", json={"to_stage": stage}))
+    quote = await ok(await http.post("/quotes", json={
+        "customer_id": customer, "opportunity_id": opportunity, "price_list": "BRL-standard",
+        "items": [{"product_id": "CRM-SEAT-ANNUAL", "quantity": "10", "discount_percent": "20"},
+                  {"product_id": "ONBOARDING", "quantity": "1"}],
+    }), 201)  # fmt: skip
+    quote_id = quote["id"]
+    # 20% is above the 15% threshold: neither the proposal nor an acceptance before approval.
+    assert (await http.get(f"/quotes/{quote_id}/proposal.pdf")).status_code == 422
+    refused = await http.post(f"/quotes/{quote_id}/accept")
+    assert refused.status_code == 422 and refused.json()["type"].endswith("approval-required")
+    await ok(await http.post(f"/quotes/{quote_id}/approve", json={"approved_by": "manager-1"}))
+    pdf = await http.get(f"/quotes/{quote_id}/proposal.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    await ok(await http.post(f"/quotes/{quote_id}/accept"))
+    await ok(await http.post(f"/opportunities/{opportunity}/stage", json={"to_stage": "won"}))
+    placed = await ok(await http.post("/orders", json={"quote_id": quote_id}), 201)
+    await ok(await http.post(f"/orders/{placed['id']}/deliver"))
+
+    topic = await topic_factory()
+    relay = OutboxRelay(runtime.pool, partial(make_producer, infra.kafka_bootstrap), topic)
+    async with runtime.pool.acquire() as conn:
+        while await relay.publish_batch(conn):
+            pass
+    await relay.close()
+    expected = [
+        "crm.sales.account_registered", "crm.sales.contact_registered",
+        "crm.sales.opportunity_opened", "crm.sales.lead_converted",
+        "crm.sales.deal_stage_changed", "crm.sales.deal_stage_changed",
+        "crm.sales.deal_stage_changed",
+        "crm.sales.quote_issued", "crm.sales.quote_approved", "crm.sales.quote_accepted",
+        "crm.sales.deal_stage_changed", "crm.sales.opportunity_won", "crm.sales.order_placed",
+        "crm.sales.purchase_made", "crm.sales.order_delivered",
+    ]  # fmt: skip
+    records = await read_topic(
+        infra.kafka_bootstrap, topic,
+        until=lambda rs: sum(r.key == customer.encode() for r in rs) >= len(expected),
+    )  # fmt: skip
+    mine = sorted((r for r in records if r.key == customer.encode()), key=lambda r: r.offset)
+    bodies = [orjson.loads(r.value) for r in mine]
+    assert [b["type"] for b in bodies] == expected
+    purchase = bodies[-2]["data"]
+    # 10 x 1499.00 - 20% = 11992.00 + 9.25% tax 1109.26; 8900.00 + 5% 445.00
+    assert purchase["total"] == {"amount": "22446.26", "currency": "BRL"}
+    # The prospect's own history stays under the lead's id; the conversion (above) belongs
+    # to the new customer's.
+    lead_events = [orjson.loads(r.value)["type"] for r in records if r.key == lead_id.encode()]
+    assert lead_events == ["crm.sales.lead_captured", "crm.sales.lead_qualified"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/accounts", {"name": "ACME", "tax_id": "11.222.333/0001-82"}, "tax_id"),
+        ("/contacts", {"first_name": "Ana", "phones": ["12345"]}, "phones[0]"),
+        ("/contacts", {"first_name": "Ana", "emails": ["not-an-email"]}, "emails[0]"),
+        ("/opportunities", {"customer_id": "c", "title": "t",
+                            "amount": {"amount": "-1", "currency": "BRL"}}, "amount.amount"),
+        ("/opportunities", {"customer_id": "c", "title": "t",
+                            "amount": {"amount": "1", "currency": "XYZ"}}, "amount.currency"),
+        ("/quotes", {"customer_id": "c", "price_list": "BRL-standard",
+                     "items": [{"product_id": "NOPE", "quantity": "1"}]}, "items[0].product_id"),
+    ],
+)  # fmt: skip
+async def test_bad_input_is_a_problem_document_naming_the_field_and_appends_nothing(
+    sales, path, body, field
+):
+    http, runtime = sales
+    before = await events_count(runtime)
+    response = await http.post(path, json=body)
+    assert response.status_code in (400, 422), response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert field in [e["field"] for e in response.json().get("errors", [])], response.json()
+    assert await events_count(runtime) == before
+
+
+async def test_stage_rules_unknown_stage_and_missing_lost_reason(sales):
+    http, runtime = sales
+    opened = await ok(await http.post("/opportunities", json={
+        "customer_id": "cust-1", "title": "Frota", "amount": {"amount": "10", "currency": "BRL"},
+        "owner_id": "seller-x",
+    }), 201)  # fmt: skip
+    path = f"/opportunities/{opened['id']}/stage"
+    before = await events_count(runtime)
+    unknown = await http.post(path, json={"to_stage": "negotiating"})
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "to_stage"
+    no_reason = await http.post(path, json={"to_stage": "lost", "lost_reason": "price"})
+    assert no_reason.status_code == 422 and no_reason.json()["errors"][0]["field"] == "reason"
+    stale = await http.post(path, json={"to_stage": "proposal_sent", "expected_version": 7})
+    assert stale.status_code == 409
+    assert await events_count(runtime) == before
+    await ok(await http.post(path, json={"to_stage": "lost", "lost_reason": "competitor",
+                                         "reason": "Escolheu outro fornecedor"}))  # fmt: skip
+    closed = await http.post(path, json={"to_stage": "proposal_sent"})
+    assert closed.status_code == 422
+    await ok(await http.post(f"/opportunities/{opened['id']}/reopen",
+                             json={"to_stage": "renegotiation", "reason": "voltou"}))  # fmt: skip
+    state = await ok(await http.get(f"/opportunities/{opened['id']}"))
+    assert state["stage"] == "renegotiation"
+
+
+async def test_registration_finds_duplicates_and_merge_leaves_a_trail(sales):
+    http, runtime = sales
+    first = await ok(await http.post("/accounts", json={
+        "name": "Padaria São Jorge", "tax_id": CNPJ, "emails": ["contato@padaria.com.br"],
+    }), 201)  # fmt: skip
+    # Same CNPJ without punctuation, another e-mail: the existing record answers.
+    again = await ok(await http.post("/accounts", json={
+        "name": "Padaria S. Jorge", "tax_id": "11222333000181",
+    }))  # fmt: skip
+    assert again["duplicate"] is True and again["id"] == first["id"]
+    assert "tax:cnpj:11222333000181" in again["matched_on"][0]
+    by_phone = await ok(await http.post("/contacts", json={
+        "first_name": "José", "last_name": "da Silva", "phones": ["+55 11 91234-5678"],
+        "account_id": first["id"],
+    }), 201)  # fmt: skip
+    dup_contact = await ok(await http.post("/contacts", json={
+        "first_name": "Jose", "phones": ["(11) 91234-5678"],
+    }))  # fmt: skip
+    assert dup_contact["duplicate"] is True and dup_contact["id"] == by_phone["id"]
+    other = await ok(await http.post("/accounts", json={"name": "Padaria Jorge (filial)"}), 201)
+    merged = await ok(await http.post(f"/accounts/{other['id']}/merge", json={
+        "survivor_id": first["id"], "reason": "mesma empresa",
+    }))  # fmt: skip
+    assert merged["survivor_id"] == first["id"]
+    trail = await runtime.pool.fetchrow(
+        "SELECT event_type, payload FROM events WHERE stream_id = $1 ORDER BY stream_version DESC",
+        f"account-{other['id']}",
+    )
+    assert trail["event_type"] == "crm.sales.records_merged"
+    assert orjson.loads(trail["payload"])["survivor_id"] == first["id"]
+    again = await http.post(f"/accounts/{other['id']}/merge", json={"survivor_id": first["id"]})
+    assert again.status_code == 422 and again.json()["type"].endswith("merged")
+
+
+async def test_idempotency_key_returns_the_first_result_and_appends_nothing(sales):
+    http, runtime = sales
+    body = {"customer_id": "c-9", "kind": "call", "subject": "Retorno", "duration_minutes": 5}
+    headers = {"Idempotency-Key": f"k-{uuid.uuid4()}"}
+    first = await ok(await http.post("/activities", json=body, headers=headers), 201)
+    count = await events_count(runtime)
+    second = await ok(await http.post("/activities", json=body, headers=headers), 201)
+    assert second["id"] == first["id"] and second["replayed"] is True
+    assert await events_count(runtime) == count
+
+
+async def test_assignment_by_territory_then_round_robin(sales):
+    http, _ = sales
+    owners = []
+    for _ in range(4):
+        opened = await ok(await http.post("/opportunities", json={
+            "customer_id": "cust-anonymous", "title": "x",
+            "amount": {"amount": "1", "currency": "BRL"},
+        }), 201)  # fmt: skip
+        owners.append(opened["owner_id"])
+    # No territory known: the default team, in turn.
+    assert owners == ["seller-inside-01", "seller-inside-02", "seller-inside-01",
+                      "seller-inside-02"]  # fmt: skip
+    account = await ok(await http.post("/accounts", json={
+        "name": "Metalúrgica Gaúcha", "address": {"state": "RS", "country": "BR"},
+    }), 201)  # fmt: skip
+    opened = await ok(await http.post("/opportunities", json={
+        "customer_id": account["id"], "title": "x", "amount": {"amount": "1", "currency": "BRL"},
+    }), 201)  # fmt: skip
+    assert opened["owner_id"] in {"seller-rs-01", "seller-pr-01"}
+    reassigned = await ok(await http.post(f"/opportunities/{opened['id']}/assign",
+                                          json={"owner_id": "seller-sp-01"}))  # fmt: skip
+    assert len(reassigned["event_ids"]) == 1
+
+
+async def test_follow_up_reminder_fires_once_when_due(sales):
+    http, runtime = sales
+    due = datetime.now(UTC) + timedelta(seconds=30)
+    scheduled = await ok(await http.post("/follow-ups", json={
+        "customer_id": "cust-7", "owner_id": "seller-sp-01", "subject": "Ligar de volta",
+        "due_at": due.isoformat(),
+    }), 201)  # fmt: skip
+    assert await fire_due_follow_ups(runtime.pool, runtime.store) == 0  # not yet due
+    later = due + timedelta(seconds=1)
+    assert await fire_due_follow_ups(runtime.pool, runtime.store, now=later) == 1
+    assert await fire_due_follow_ups(runtime.pool, runtime.store, now=later) == 0
+    types = await runtime.pool.fetch(
+        "SELECT event_type FROM events WHERE stream_id = $1 ORDER BY stream_version",
+        f"follow-up-{scheduled['id']}",
+    )
+    assert [t["event_type"] for t in types] == [
+        "crm.sales.follow_up_scheduled", "crm.sales.follow_up_due",
+    ]  # fmt: skip
+    past = await http.post("/follow-ups", json={
+        "customer_id": "cust-7", "owner_id": "s", "subject": "x",
+        "due_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+    })  # fmt: skip
+    assert past.status_code == 422 and past.json()["errors"][0]["field"] == "due_at"
+
+
+async def test_orders_direct_sale_and_lifecycle_rules(sales):
+    http, _ = sales
+    line = {"product_id": "CRM-SEAT", "quantity": "2",
+            "line_total": {"amount": "299.80", "currency": "BRL"}}  # fmt: skip
+    placed = await ok(await http.post("/orders", json={"customer_id": "c-1", "lines": [line]}), 201)
+    order_id = placed["id"]
+    early_return = await http.post(f"/orders/{order_id}/return", json={"reason": "x"})
+    assert early_return.status_code == 422
+    await ok(await http.post(f"/orders/{order_id}/deliver"))
+    late_cancel = await http.post(f"/orders/{order_id}/cancel", json={"reason": "x"})
+    assert late_cancel.status_code == 422
+    await ok(await http.post(f"/orders/{order_id}/return",
+                             json={"reason": "chegou com defeito", "defective": True}))  # fmt: skip
+    state = await ok(await http.get(f"/orders/{order_id}"))
+    assert state["total"] == {"amount": "299.80", "currency": "BRL"} or Decimal(
+        str(state["total"]["amount"])
+    ) == Decimal("299.80")
