@@ -6,13 +6,14 @@ import argparse
 import asyncio
 import sys
 
-from bench import backbone
+from bench import backbone, sales
 from bench.common import endpoints, machine, write_result
 
 BENCHMARKS = {
     "append": backbone.bench_append,
     "relay": backbone.bench_relay,
     "end_to_end": backbone.bench_end_to_end,
+    "sales_api": sales.bench_sales_api,
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 from functools import partial
 from pathlib import Path
 
@@ -24,7 +25,8 @@ from services.sales.application.runtime import SalesRuntime
 from services.sales.application.scheduler import run_scheduler
 from services.sales.entrypoints.http import create_app
 
-SCHEMA = "sales"
+# The sales store's PostgreSQL schema; benchmarks and tests run the service on their own.
+SCHEMA = os.environ.get("CRM_SALES_SCHEMA", "sales")
 SALES_SQL = Path(__file__).with_name("schema.sql")
 
 
