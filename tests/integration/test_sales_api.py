@@ -271,3 +271,16 @@ async def test_orders_direct_sale_and_lifecycle_rules(sales):
     assert state["total"] == {"amount": "299.80", "currency": "BRL"} or Decimal(
         str(state["total"]["amount"])
     ) == Decimal("299.80")
+
+
+async def test_if_match_with_a_stale_version_is_a_conflict(sales):
+    http, runtime = sales
+    lead = await ok(await http.post("/leads", json={"source": "event", "name": "Ana Gómez",
+                                                   "owner_id": "vendedor-ba-01"}), 201)  # fmt: skip
+    before = await events_count(runtime)
+    stale = await http.post(f"/leads/{lead['id']}/qualify", json={}, headers={"If-Match": "0"})
+    assert stale.status_code == 409 and stale.json()["actual_version"] == 1
+    garbage = await http.post(f"/leads/{lead['id']}/qualify", json={}, headers={"If-Match": "x"})
+    assert garbage.status_code == 422
+    assert await events_count(runtime) == before
+    await ok(await http.post(f"/leads/{lead['id']}/qualify", json={}, headers={"If-Match": "1"}))

@@ -301,11 +301,25 @@ def _single(
     correlation_id: str | None,
     expected_version: int | None = None,
 ) -> Awaitable[Accepted]:
+    if expected_version is None:
+        expected_version = _if_match(request)
+
     async def work(uow: UnitOfWork) -> dict[str, Any]:
         result = await uow.execute(decider, stream_id, command, expected_version)
         return {"id": str(entity_id), **result.as_json()}
 
     return _run(request, work, idempotency_key, correlation_id)
+
+
+def _if_match(request: Request) -> int | None:
+    """``If-Match: <version>`` on any single-record command: optimistic concurrency (409)."""
+    raw = request.headers.get("if-match")
+    if raw is None:
+        return None
+    value = raw.strip().strip('"').removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise DomainError("If-Match must be the stream version you read", field="If-Match")
+    return int(value)
 
 
 @router.post("/leads/{lead_id}/qualify", response_model=Accepted, tags=["leads"])
