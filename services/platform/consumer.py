@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -52,6 +52,9 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.TooManyConnectionsError,
 )
 """Errors that say nothing about the record: retry the batch, never dead-letter."""
+
+DEAD_LETTER_VALUE_LIMIT = 512 * 1024
+"""Bytes of an oversized record's value kept when the whole would not fit the topic."""
 
 
 @dataclass(frozen=True)
@@ -340,13 +343,21 @@ class EventConsumer:
             ("dlt.failed.at", datetime.now(UTC).isoformat().encode()),
         ]
         producer = await self._producer.get()
+        headers = [*_kept_headers(record.headers), *dlt_headers]
         try:
-            await producer.send_and_wait(
-                self.dead_letter_topic,
-                value=record.value,
-                key=record.key,
-                headers=[*_kept_headers(record.headers), *dlt_headers],
-            )
+            try:
+                await producer.send_and_wait(
+                    self.dead_letter_topic, value=record.value, key=record.key, headers=headers
+                )
+            except MessageSizeTooLargeError:
+                # The record plus our headers no longer fits: keep its head, say so, rather
+                # than retry forever and stop the partition.
+                await producer.send_and_wait(
+                    self.dead_letter_topic,
+                    value=(record.value or b"")[:DEAD_LETTER_VALUE_LIMIT],
+                    key=record.key,
+                    headers=[*dlt_headers, ("dlt.truncated", str(len(record.value)).encode())],
+                )
         except KafkaError:
             await self._producer.drop()  # a fresh producer next time; the batch is retried
             raise
