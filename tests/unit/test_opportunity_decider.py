@@ -3,8 +3,6 @@ then the new events (or the business rule it breaks). Pure: no store, no broker.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID, uuid4
 
@@ -25,7 +23,6 @@ from services.sales.domain.opportunity import (
     Assignment,
     AssignOpportunity,
     ChangeDealStage,
-    Command,
     OpenOpportunity,
     Opportunity,
     ReopenOpportunity,
@@ -33,48 +30,14 @@ from services.sales.domain.opportunity import (
     opportunity,
 )
 from services.sales.domain.pipeline import DEFAULT_PIPELINE, Pipeline
+from tests.unit.gwt import Spec
 
 OPP_ID = UUID("6f1c2b9e-3a4d-4e5f-9a8b-7c6d5e4f3a21")
 CUSTOMER = "cust-br-00042"
 AMOUNT = Money(amount=Decimal("48500.00"), currency="BRL")
 
 
-@dataclass(frozen=True)
-class _When:
-    history: tuple[DomainEvent, ...]
-    command: Command
-
-    def _decide(self) -> Sequence[DomainEvent]:
-        return decide(self.command, opportunity.fold(self.history))
-
-    def then(self, *expected: DomainEvent) -> None:
-        assert list(self._decide()) == list(expected)
-
-    def then_raises(
-        self,
-        error: type[DomainError] = DomainError,
-        *,
-        field: str | None = None,
-        code: str | None = None,
-    ) -> DomainError:
-        with pytest.raises(error) as caught:
-            self._decide()
-        assert caught.value.field == field
-        if code is not None:
-            assert caught.value.code == code
-        return caught.value
-
-
-@dataclass(frozen=True)
-class _Given:
-    history: tuple[DomainEvent, ...]
-
-    def when(self, command: Command) -> _When:
-        return _When(self.history, command)
-
-
-def given(*events: DomainEvent) -> _Given:
-    return _Given(events)
+given = Spec(opportunity).given
 
 
 def opened(stage: str = "qualification", customer_id: str = CUSTOMER) -> OpportunityOpened:

@@ -77,20 +77,28 @@ async def claim(
             raise IdentityTaken(key)
 
 
-async def register_account(uow: UnitOfWork, command: account.RegisterAccount) -> dict[str, Any]:
-    stream = account.stream_id(command.account_id)
-    state, version = await uow.load(account.decider, stream)
-    events = account.decide(command, state)
+async def _register(
+    uow: UnitOfWork, kind: RecordKind, decider: Any, stream: str, record_id: UUID, command: Any
+) -> dict[str, Any]:
+    """Decide a registration; answer the existing record when an identity matches one."""
+    state, version = await uow.load(decider, stream)
+    events = decider.decide(command, state)
     registered = events[0]
-    assert isinstance(registered, AccountRegistered)
-    keys = _keys("account", registered)
+    assert isinstance(registered, AccountRegistered | ContactRegistered)
+    keys = _keys(kind, registered)
     duplicate = await find_duplicate(uow.conn, keys)
     if duplicate is not None:
-        return await _existing(uow, duplicate, account.stream_id(UUID(duplicate["id"])))
+        module = account if kind == "account" else contact
+        return await _existing(uow, duplicate, module.stream_id(UUID(duplicate["id"])))
     result = await uow.append(stream, version, events)
-    await claim(uow.conn, keys, "account", command.account_id, registered.customer_id)
-    return {"id": str(command.account_id), "customer_id": registered.customer_id,
+    await claim(uow.conn, keys, kind, record_id, registered.customer_id)
+    return {"id": str(record_id), "customer_id": registered.customer_id,
             "duplicate": False, **result.as_json()}  # fmt: skip
+
+
+async def register_account(uow: UnitOfWork, command: account.RegisterAccount) -> dict[str, Any]:
+    stream = account.stream_id(command.account_id)
+    return await _register(uow, "account", account.decider, stream, command.account_id, command)
 
 
 async def register_contact(uow: UnitOfWork, command: contact.RegisterContact) -> dict[str, Any]:
@@ -102,18 +110,7 @@ async def register_contact(uow: UnitOfWork, command: contact.RegisterContact) ->
             # Link to the record that survived, never to a merged one.
             command = replace(command, account_id=linked.merged_into)
     stream = contact.stream_id(command.contact_id)
-    state, version = await uow.load(contact.decider, stream)
-    events = contact.decide(command, state)
-    registered = events[0]
-    assert isinstance(registered, ContactRegistered)
-    keys = _keys("contact", registered)
-    duplicate = await find_duplicate(uow.conn, keys)
-    if duplicate is not None:
-        return await _existing(uow, duplicate, contact.stream_id(UUID(duplicate["id"])))
-    result = await uow.append(stream, version, events)
-    await claim(uow.conn, keys, "contact", command.contact_id, registered.customer_id)
-    return {"id": str(command.contact_id), "customer_id": registered.customer_id,
-            "duplicate": False, **result.as_json()}  # fmt: skip
+    return await _register(uow, "contact", contact.decider, stream, command.contact_id, command)
 
 
 async def merge(

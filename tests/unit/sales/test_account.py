@@ -3,24 +3,21 @@ and merging a duplicate into its survivor. Pure: no store, no broker."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from uuid import UUID
 
 import pytest
 
 from contracts.events.sales import AccountRegistered, Address, RecordsMerged, TaxId
 from contracts.registry import DomainEvent
-from services.platform.decider import DomainError
 from services.sales.domain.account import (
     Account,
-    Command,
     MergeInto,
     RegisterAccount,
     decide,
     decider,
     stream_id,
 )
+from tests.unit.gwt import Spec
 
 ACCOUNT_ID = UUID("3e1d5c7a-9b2f-4c8e-a6d4-1f0e9d8c7b6a")
 SURVIVOR_ID = UUID("8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d")
@@ -35,42 +32,7 @@ ADDRESS = Address(
 )
 
 
-@dataclass(frozen=True)
-class _When:
-    history: tuple[DomainEvent, ...]
-    command: Command
-
-    def _decide(self) -> Sequence[DomainEvent]:
-        return decide(self.command, decider.fold(self.history))
-
-    def then(self, *expected: DomainEvent) -> None:
-        assert list(self._decide()) == list(expected)
-
-    def then_raises(
-        self,
-        error: type[DomainError] = DomainError,
-        *,
-        field: str | None = None,
-        code: str | None = None,
-    ) -> DomainError:
-        with pytest.raises(error) as caught:
-            self._decide()
-        assert caught.value.field == field
-        if code is not None:
-            assert caught.value.code == code
-        return caught.value
-
-
-@dataclass(frozen=True)
-class _Given:
-    history: tuple[DomainEvent, ...]
-
-    def when(self, command: Command) -> _When:
-        return _When(self.history, command)
-
-
-def given(*events: DomainEvent) -> _Given:
-    return _Given(events)
+given = Spec(decider).given
 
 
 def registered(**overrides: object) -> AccountRegistered:

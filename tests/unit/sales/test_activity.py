@@ -4,9 +4,8 @@ exactly once however often the scheduler asks. Pure: no store, no broker, no clo
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 import pytest
@@ -16,7 +15,6 @@ from hypothesis import strategies as st
 
 from contracts.events.sales import ActivityLogged, FollowUpDue, FollowUpScheduled, RelatedTo
 from contracts.registry import DomainEvent
-from services.platform.decider import Decider, DomainError
 from services.sales.domain.activity import (
     Activity,
     FollowUp,
@@ -28,6 +26,7 @@ from services.sales.domain.activity import (
     follow_up_decider,
     follow_up_stream_id,
 )
+from tests.unit.gwt import Spec
 
 C = TypeVar("C")
 S = TypeVar("S")
@@ -41,42 +40,8 @@ NOW = datetime(2025, 6, 12, 14, 0, tzinfo=UTC)
 DUE = datetime(2025, 6, 16, 12, 0, tzinfo=UTC)
 
 
-@dataclass(frozen=True)
-class _When(Generic[C, S]):
-    decider: Decider[C, S]
-    history: tuple[DomainEvent, ...]
-    command: C
-
-    def _decide(self) -> Sequence[DomainEvent]:
-        return self.decider.decide(self.command, self.decider.fold(self.history))
-
-    def then(self, *expected: DomainEvent) -> None:
-        assert list(self._decide()) == list(expected)
-
-    def then_raises(self, *, field: str | None = None, code: str | None = None) -> DomainError:
-        with pytest.raises(DomainError) as caught:
-            self._decide()
-        assert caught.value.field == field
-        if code is not None:
-            assert caught.value.code == code
-        return caught.value
-
-
-@dataclass(frozen=True)
-class _Given(Generic[C, S]):
-    decider: Decider[C, S]
-    history: tuple[DomainEvent, ...]
-
-    def when(self, command: C) -> _When[C, S]:
-        return _When(self.decider, self.history, command)
-
-
-def given_activity(*events: DomainEvent) -> _Given[Any, Activity]:
-    return _Given(activity_decider, events)
-
-
-def given_follow_up(*events: DomainEvent) -> _Given[Any, FollowUp]:
-    return _Given(follow_up_decider, events)
+given_activity = Spec(activity_decider).given
+given_follow_up = Spec(follow_up_decider).given
 
 
 # --- activities ----------------------------------------------------------------------

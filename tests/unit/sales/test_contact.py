@@ -3,24 +3,19 @@ with checked identity data, and merging a duplicate into its survivor."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from uuid import UUID
 
 import pytest
 
 from contracts.events.sales import Address, ContactRegistered, RecordsMerged, TaxId
-from contracts.registry import DomainEvent
-from services.platform.decider import DomainError
 from services.sales.domain.contact import (
-    Command,
     Contact,
     MergeInto,
     RegisterContact,
-    decide,
     decider,
     stream_id,
 )
+from tests.unit.gwt import Spec
 
 CONTACT_ID = UUID("5b4a3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d")
 ACCOUNT_ID = UUID("3e1d5c7a-9b2f-4c8e-a6d4-1f0e9d8c7b6a")
@@ -28,42 +23,7 @@ SURVIVOR_ID = UUID("9f8e7d6c-5b4a-4c3d-8e2f-1a0b9c8d7e6f")
 CPF = TaxId(scheme="cpf", number="52998224725", country="BR")
 
 
-@dataclass(frozen=True)
-class _When:
-    history: tuple[DomainEvent, ...]
-    command: Command
-
-    def _decide(self) -> Sequence[DomainEvent]:
-        return decide(self.command, decider.fold(self.history))
-
-    def then(self, *expected: DomainEvent) -> None:
-        assert list(self._decide()) == list(expected)
-
-    def then_raises(
-        self,
-        error: type[DomainError] = DomainError,
-        *,
-        field: str | None = None,
-        code: str | None = None,
-    ) -> DomainError:
-        with pytest.raises(error) as caught:
-            self._decide()
-        assert caught.value.field == field
-        if code is not None:
-            assert caught.value.code == code
-        return caught.value
-
-
-@dataclass(frozen=True)
-class _Given:
-    history: tuple[DomainEvent, ...]
-
-    def when(self, command: Command) -> _When:
-        return _When(self.history, command)
-
-
-def given(*events: DomainEvent) -> _Given:
-    return _Given(events)
+given = Spec(decider).given
 
 
 def registered(**overrides: object) -> ContactRegistered:

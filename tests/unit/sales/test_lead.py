@@ -3,8 +3,6 @@ converted to a customer. Pure: no store, no broker."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from uuid import UUID
 
 import pytest
@@ -17,10 +15,8 @@ from contracts.events.sales import (
     LeadQualified,
 )
 from contracts.registry import DomainEvent
-from services.platform.decider import DomainError
 from services.sales.domain.lead import (
     CaptureLead,
-    Command,
     ConvertLead,
     DisqualifyLead,
     Lead,
@@ -29,6 +25,7 @@ from services.sales.domain.lead import (
     decider,
     stream_id,
 )
+from tests.unit.gwt import Spec
 
 LEAD_ID = UUID("2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f")
 CONTACT_ID = UUID("5b4a3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d")
@@ -37,42 +34,7 @@ OPP_ID = UUID("6f1c2b9e-3a4d-4e5f-9a8b-7c6d5e4f3a21")
 ADDRESS = Address(city="Porto Alegre", state="RS", country="BR")
 
 
-@dataclass(frozen=True)
-class _When:
-    history: tuple[DomainEvent, ...]
-    command: Command
-
-    def _decide(self) -> Sequence[DomainEvent]:
-        return decide(self.command, decider.fold(self.history))
-
-    def then(self, *expected: DomainEvent) -> None:
-        assert list(self._decide()) == list(expected)
-
-    def then_raises(
-        self,
-        error: type[DomainError] = DomainError,
-        *,
-        field: str | None = None,
-        code: str | None = None,
-    ) -> DomainError:
-        with pytest.raises(error) as caught:
-            self._decide()
-        assert caught.value.field == field
-        if code is not None:
-            assert caught.value.code == code
-        return caught.value
-
-
-@dataclass(frozen=True)
-class _Given:
-    history: tuple[DomainEvent, ...]
-
-    def when(self, command: Command) -> _When:
-        return _When(self.history, command)
-
-
-def given(*events: DomainEvent) -> _Given:
-    return _Given(events)
+given = Spec(decider).given
 
 
 def captured(**overrides: object) -> LeadCaptured:

@@ -3,8 +3,6 @@ delivery, cancellation and returns. Pure: no store, no broker."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
@@ -21,12 +19,10 @@ from contracts.events.sales import (
     QuoteIssued,
 )
 from contracts.money import Money
-from contracts.registry import DomainEvent
 from services.platform.decider import DomainError
 from services.sales.domain import quote as quotes
 from services.sales.domain.order import (
     CancelOrder,
-    Command,
     DeliverOrder,
     Order,
     PlaceOrder,
@@ -38,6 +34,7 @@ from services.sales.domain.order import (
     stream_id,
 )
 from services.sales.domain.pricing import Catalogue, QuoteItem
+from tests.unit.gwt import Spec
 
 D = Decimal
 ORDER_ID = UUID("9c8b7a6f-5e4d-4c3b-a2a1-0f9e8d7c6b5a")
@@ -46,36 +43,7 @@ OPP_ID = UUID("6f1c2b9e-3a4d-4e5f-9a8b-7c6d5e4f3a21")
 CUSTOMER = "cust-br-00042"
 
 
-@dataclass(frozen=True)
-class _When:
-    history: tuple[DomainEvent, ...]
-    command: Command
-
-    def _decide(self) -> Sequence[DomainEvent]:
-        return decide(self.command, decider.fold(self.history))
-
-    def then(self, *expected: DomainEvent) -> None:
-        assert list(self._decide()) == list(expected)
-
-    def then_raises(self, *, field: str | None = None, code: str | None = None) -> DomainError:
-        with pytest.raises(DomainError) as caught:
-            self._decide()
-        assert caught.value.field == field
-        if code is not None:
-            assert caught.value.code == code
-        return caught.value
-
-
-@dataclass(frozen=True)
-class _Given:
-    history: tuple[DomainEvent, ...]
-
-    def when(self, command: Command) -> _When:
-        return _When(self.history, command)
-
-
-def given(*events: DomainEvent) -> _Given:
-    return _Given(events)
+given = Spec(decider).given
 
 
 def brl(amount: str) -> Money:

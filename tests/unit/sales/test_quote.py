@@ -3,8 +3,6 @@ acceptance, and when a quote may be sent. Pure: no store, no broker."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -14,13 +12,10 @@ import pytest
 
 from contracts.events.sales import QuoteAccepted, QuoteApproved, QuoteIssued, QuoteTotals
 from contracts.money import Money
-from contracts.registry import DomainEvent
-from services.platform.decider import DomainError
 from services.sales.domain.pricing import Catalogue, QuoteItem
 from services.sales.domain.quote import (
     AcceptQuote,
     ApproveQuote,
-    Command,
     IssueQuote,
     Quote,
     can_send,
@@ -28,6 +23,7 @@ from services.sales.domain.quote import (
     decider,
     stream_id,
 )
+from tests.unit.gwt import Spec
 
 D = Decimal
 QUOTE_ID = UUID("3b2f6c1e-8d4a-4f7b-9c2e-5a1d7e9f0b34")
@@ -37,36 +33,7 @@ CATALOGUE = Catalogue.load()
 THRESHOLD = D(15)
 
 
-@dataclass(frozen=True)
-class _When:
-    history: tuple[DomainEvent, ...]
-    command: Command
-
-    def _decide(self) -> Sequence[DomainEvent]:
-        return decide(self.command, decider.fold(self.history))
-
-    def then(self, *expected: DomainEvent) -> None:
-        assert list(self._decide()) == list(expected)
-
-    def then_raises(self, *, field: str | None = None, code: str | None = None) -> DomainError:
-        with pytest.raises(DomainError) as caught:
-            self._decide()
-        assert caught.value.field == field
-        if code is not None:
-            assert caught.value.code == code
-        return caught.value
-
-
-@dataclass(frozen=True)
-class _Given:
-    history: tuple[DomainEvent, ...]
-
-    def when(self, command: Command) -> _When:
-        return _When(self.history, command)
-
-
-def given(*events: DomainEvent) -> _Given:
-    return _Given(events)
+given = Spec(decider).given
 
 
 def issue(discount: str = "10", quantity: str = "3", **overrides: Any) -> IssueQuote:
