@@ -110,6 +110,7 @@ class CommandHandler:
         data, replayed = await self.run(
             work,
             idempotency_key=idempotency_key,
+            request_hash=None,
             context=context,
             retry_conflicts=expected_version is None,
         )
@@ -120,57 +121,72 @@ class CommandHandler:
         work: Callable[[UnitOfWork], Awaitable[dict[str, Any]]],
         *,
         idempotency_key: str | None = None,
+        request_hash: str | None = None,
         context: CommandContext | None = None,
         retry_conflicts: bool = True,
     ) -> tuple[dict[str, Any], bool]:
         """Run ``work`` in one transaction; return (its JSON result, replayed?).
 
         ``work`` must only read and append through the unit of work (or its connection),
-        so that a retry after a lost race or a replay by idempotency key is exact.
+        so that a retry after a lost race or a replay by idempotency key is exact. A key
+        reused with a different ``request_hash`` is refused (``IdempotencyKeyReused``).
         """
         attempts = self._retries if retry_conflicts else 1
         for attempt in range(1, attempts + 1):
             try:
-                return await self._once(work, idempotency_key, context)
-            except WrongExpectedVersion:
+                return await self._once(work, idempotency_key, request_hash, context)
+            except (WrongExpectedVersion, asyncpg.DeadlockDetectedError,
+                    asyncpg.SerializationError):  # fmt: skip
                 if idempotency_key is not None:
                     # Maybe we lost the race to the first delivery of this very command.
-                    stored = await self._pool.fetchval(
-                        "SELECT result::text FROM idempotency_keys WHERE key = $1",
-                        idempotency_key,
-                    )
-                    if stored is not None:
-                        return orjson.loads(stored), True
+                    replay = await self._replay(self._pool, idempotency_key, request_hash)
+                    if replay is not None:
+                        return replay, True
                 if attempt == attempts:
                     raise
             except _KeyTaken:
-                stored = await self._pool.fetchval(
-                    "SELECT result::text FROM idempotency_keys WHERE key = $1", idempotency_key
-                )
-                return orjson.loads(stored), True
+                assert idempotency_key is not None
+                replay = await self._replay(self._pool, idempotency_key, request_hash)
+                assert replay is not None
+                return replay, True
         raise AssertionError("unreachable")
+
+    @staticmethod
+    async def _replay(
+        conn: Connection | asyncpg.Pool, key: str, request_hash: str | None
+    ) -> dict[str, Any] | None:
+        row = await conn.fetchrow(
+            "SELECT result::text AS result, request_hash FROM idempotency_keys WHERE key = $1", key
+        )
+        if row is None:
+            return None
+        if request_hash is not None and row["request_hash"] not in (None, request_hash):
+            raise IdempotencyKeyReused(key)
+        result: dict[str, Any] = orjson.loads(row["result"])
+        return result
 
     async def _once(
         self,
         work: Callable[[UnitOfWork], Awaitable[dict[str, Any]]],
         idempotency_key: str | None,
+        request_hash: str | None,
         context: CommandContext | None,
     ) -> tuple[dict[str, Any], bool]:
         async with self._pool.acquire() as conn, conn.transaction():
             if idempotency_key is not None:
-                stored = await conn.fetchval(
-                    "SELECT result::text FROM idempotency_keys WHERE key = $1", idempotency_key
-                )
-                if stored is not None:
-                    return orjson.loads(stored), True
+                replay = await self._replay(conn, idempotency_key, request_hash)
+                if replay is not None:
+                    return replay, True
             result = await work(UnitOfWork(conn, self._store, context))
             if idempotency_key is not None:
                 try:
                     async with conn.transaction():
                         await conn.execute(
-                            "INSERT INTO idempotency_keys (key, result) VALUES ($1, $2::jsonb)",
+                            "INSERT INTO idempotency_keys (key, result, request_hash) "
+                            "VALUES ($1, $2::jsonb, $3)",
                             idempotency_key,
                             orjson.dumps(result).decode(),
+                            request_hash,
                         )
                 except asyncpg.UniqueViolationError:
                     # The same key won a race with us: undo our work, answer as it did.
@@ -180,3 +196,10 @@ class CommandHandler:
 
 class _KeyTaken(Exception):
     pass
+
+
+class IdempotencyKeyReused(Exception):
+    """The key already answered a different request: a client bug, not a retry."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"Idempotency-Key {key!r} was used for a different request")

@@ -213,8 +213,9 @@ class EventStore:
         ids = [uuid4() for _ in events]
         payloads = [e.model_dump_json() for e in events]
         for event, payload in zip(events, payloads, strict=True):
-            if len(payload) > MAX_EVENT_BYTES:
-                raise EventTooLarge(event.event_type, len(payload))
+            size = len(payload.encode())
+            if size > MAX_EVENT_BYTES:
+                raise EventTooLarge(event.event_type, size)
         args: tuple[Any, ...]
         if len(events) == 1:
             event = events[0]

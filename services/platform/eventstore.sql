@@ -34,3 +34,5 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     result     jsonb       NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
+-- Which request the key answered (method, path, body digest): reuse for another is refused.
+ALTER TABLE idempotency_keys ADD COLUMN IF NOT EXISTS request_hash text;

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.platform.commands import IdempotencyKeyReused
 from services.platform.decider import DomainError
 from services.platform.eventstore import EventTooLarge, WrongExpectedVersion
 from services.platform.logging import get_logger
@@ -71,6 +72,13 @@ def install_problem_handlers(app: FastAPI) -> None:
             expected_version=exc.expected,
             actual_version=exc.actual,
         )
+
+    @app.exception_handler(IdempotencyKeyReused)
+    async def key_reused(_: Request, exc: IdempotencyKeyReused) -> JSONResponse:
+        return problem(
+            422, "Idempotency key reused", str(exc), PROBLEM_BASE + "idempotency-key-reused",
+            errors=[{"field": "Idempotency-Key", "message": str(exc), "type": "reused"}],
+        )  # fmt: skip
 
     @app.exception_handler(EventTooLarge)
     async def too_large(_: Request, exc: EventTooLarge) -> JSONResponse:

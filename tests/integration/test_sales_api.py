@@ -284,3 +284,148 @@ async def test_if_match_with_a_stale_version_is_a_conflict(sales):
     assert garbage.status_code == 422
     assert await events_count(runtime) == before
     await ok(await http.post(f"/leads/{lead['id']}/qualify", json={}, headers={"If-Match": "1"}))
+
+
+# --- races and edge cases found in review ---------------------------------------------------
+
+
+async def test_many_concurrent_openings_without_owner_do_not_exhaust_the_pool(schema, pool_factory):
+    import asyncio
+
+    pool = await pool_factory(schema, EVENTSTORE_SQL, SALES_SQL, max_size=4)
+    transport = httpx.ASGITransport(app=create_app(SalesRuntime.create(pool)))
+    async with httpx.AsyncClient(transport=transport, base_url="http://sales") as http:
+        body = {"customer_id": "c", "title": "t", "amount": {"amount": "1", "currency": "BRL"}}
+        responses = await asyncio.wait_for(
+            asyncio.gather(*(http.post("/opportunities", json=body) for _ in range(12))),
+            timeout=30,
+        )
+    assert [r.status_code for r in responses] == [201] * 12
+
+
+async def test_concurrent_registrations_sharing_identities_give_one_record_and_no_500(sales):
+    import asyncio
+
+    http, runtime = sales
+    for round_ in range(6):
+        p, q, r = (f"{x}{round_}@ex.com.br" for x in "pqr")
+        orders = [[p, q, r], [r, q, p], [q, r, p], [p, r, q]] * 3
+        responses = await asyncio.gather(
+            *(http.post("/contacts", json={"first_name": "Ana", "emails": e}) for e in orders)
+        )
+        assert sorted(r.status_code for r in responses) == [200] * 11 + [201], [
+            r.text for r in responses if r.status_code >= 300
+        ]
+        assert len({r.json()["id"] for r in responses}) == 1
+    assert (
+        await runtime.pool.fetchval(
+            "SELECT count(*) FROM events WHERE event_type = 'crm.sales.contact_registered'"
+        )
+        == 6
+    )
+
+
+async def test_two_records_merging_into_each_other_at_once_leave_one_survivor(sales):
+    import asyncio
+
+    http, runtime = sales
+    for _ in range(8):
+        a = await ok(await http.post("/accounts", json={"name": "A Ltda"}), 201)
+        b = await ok(await http.post("/accounts", json={"name": "B Ltda"}), 201)
+        responses = await asyncio.gather(
+            http.post(f"/accounts/{a['id']}/merge", json={"survivor_id": b["id"]}),
+            http.post(f"/accounts/{b['id']}/merge", json={"survivor_id": a["id"]}),
+        )
+        assert sorted(r.status_code for r in responses) == [200, 422]
+    merged = await runtime.pool.fetchval(
+        "SELECT count(*) FROM events WHERE event_type = 'crm.sales.records_merged'"
+    )
+    assert merged == 8
+
+
+async def test_merge_moves_identities_to_the_survivor(sales):
+    http, _ = sales
+    survivor = await ok(await http.post("/contacts", json={"first_name": "Ana"}), 201)
+    merged = await ok(await http.post("/contacts", json={
+        "first_name": "Ana M.", "emails": ["ana@ex.com.ar"],
+    }), 201)  # fmt: skip
+    await ok(await http.post(f"/contacts/{merged['id']}/merge",
+                             json={"survivor_id": survivor["id"]}))  # fmt: skip
+    again = await ok(await http.post("/contacts", json={
+        "first_name": "Ana", "emails": ["ANA@ex.com.ar"],
+    }))  # fmt: skip
+    assert again["duplicate"] is True and again["id"] == survivor["id"]
+
+
+async def test_converting_a_lead_who_is_already_a_contact_creates_no_copy(sales):
+    http, runtime = sales
+    existing = await ok(await http.post("/contacts", json={
+        "first_name": "José", "emails": ["jose@padaria.com.br"],
+    }), 201)  # fmt: skip
+    lead = await ok(await http.post("/leads", json={
+        "source": "referral", "name": "José Silva", "company": "Padaria",
+        "emails": ["JOSE@padaria.com.br"], "owner_id": "seller-1",
+    }), 201)  # fmt: skip
+    await ok(await http.post(f"/leads/{lead['id']}/qualify", json={}))
+    draft = {"title": "Pães", "amount": {"amount": "10", "currency": "BRL"}}
+    converted = await ok(await http.post(f"/leads/{lead['id']}/convert",
+                                         json={"opportunity": draft}))  # fmt: skip
+    assert converted["contact_id"] == existing["id"]
+    assert converted["customer_id"] == existing["customer_id"]
+    assert converted["account_id"] is None
+    registered = await runtime.pool.fetchval(
+        "SELECT count(*) FROM events WHERE event_type IN "
+        "('crm.sales.account_registered', 'crm.sales.contact_registered')"
+    )
+    assert registered == 1  # only the original contact
+
+
+async def test_an_accepted_quote_becomes_at_most_one_order(sales):
+    http, _ = sales
+    q = await ok(await http.post("/quotes", json={
+        "customer_id": "c-1", "price_list": "BRL-standard",
+        "items": [{"product_id": "CRM-SEAT", "quantity": "1"}],
+    }), 201)  # fmt: skip
+    await ok(await http.post(f"/quotes/{q['id']}/accept"))
+    await ok(await http.post("/orders", json={"quote_id": q["id"]}), 201)
+    second = await http.post("/orders", json={"quote_id": q["id"]})
+    assert second.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/follow-ups", {"customer_id": "c", "owner_id": "o", "subject": "s",
+                         "due_at": "9999-12-31T23:59:59-12:00"}, "due_at"),
+        ("/activities", {"customer_id": "c", "kind": "call", "subject": "s",
+                         "happened_at": "0001-01-01T00:00:00+14:00"}, "happened_at"),
+        ("/opportunities", {"customer_id": "c", "title": "t", "owner_id": "  ",
+                            "amount": {"amount": "1", "currency": "BRL"}}, "owner_id"),
+        ("/opportunities", {"customer_id": "   ", "title": "t",
+                            "amount": {"amount": "1", "currency": "BRL"}}, "customer_id"),
+        ("/quotes", {"customer_id": "c-2", "price_list": "BRL-standard",
+                     "opportunity_id": str(uuid.uuid4()),
+                     "items": [{"product_id": "CRM-SEAT", "quantity": "1"}]}, "opportunity_id"),
+    ],
+)  # fmt: skip
+async def test_edge_inputs_are_refused_on_their_field(sales, path, body, field):
+    http, runtime = sales
+    before = await events_count(runtime)
+    response = await http.post(path, json=body)
+    assert response.status_code == 422, response.text
+    assert field in [e["field"] for e in response.json()["errors"]]
+    assert await events_count(runtime) == before
+
+
+async def test_an_idempotency_key_answers_only_the_request_it_was_used_for(sales):
+    http, runtime = sales
+    key = {"Idempotency-Key": "shared-1"}
+    body = {"customer_id": "c", "kind": "note", "subject": "Nota"}
+    await ok(await http.post("/activities", json=body, headers=key), 201)
+    other_body = await http.post("/activities", json={**body, "subject": "Outra"}, headers=key)
+    assert other_body.status_code == 422
+    assert other_body.json()["errors"][0]["field"] == "Idempotency-Key"
+    lead = await ok(await http.post("/leads", json={"source": "event", "name": "Eva",
+                                                   "owner_id": "s"}, headers=key), 201)  # fmt: skip
+    assert lead["replayed"] is False  # another route: the key means something else there
+    assert await events_count(runtime) == 2

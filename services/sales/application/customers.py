@@ -41,12 +41,15 @@ async def find_duplicate(conn: Connection, keys: Sequence[str]) -> dict[str, Any
     if not keys:
         return None
     rows = await conn.fetch(
-        "SELECT key, kind, record_id, customer_id FROM identity_keys WHERE key = ANY($1::text[])",
+        "SELECT key, kind, record_id, customer_id FROM identity_keys WHERE key = ANY($1::text[]) "
+        "ORDER BY key",
         list(keys),
     )
     if not rows:
         return None
+    # Tax id before e-mail before phone (key order): the strongest identity decides.
     first = rows[0]
+    rows = [r for r in rows if r["record_id"] == first["record_id"]]
     return {
         "id": str(first["record_id"]),
         "customer_id": first["customer_id"],
@@ -64,7 +67,8 @@ async def _existing(uow: UnitOfWork, duplicate: dict[str, Any], stream: str) -> 
 async def claim(
     conn: Connection, keys: Sequence[str], kind: RecordKind, record_id: UUID, customer_id: str
 ) -> None:
-    for key in keys:
+    # A fixed order: two registrations sharing identities never wait on each other in a cycle.
+    for key in sorted(keys):
         taken = await conn.fetchval(
             "INSERT INTO identity_keys (key, kind, record_id, customer_id) VALUES ($1, $2, $3, $4) "
             "ON CONFLICT (key) DO NOTHING RETURNING false",
@@ -122,6 +126,14 @@ async def merge(
     merged_by: str | None,
 ) -> dict[str, Any]:
     module = account if kind == "account" else contact
+    streams = sorted([module.stream_id(merged_id), module.stream_id(survivor_id)])  # type: ignore[attr-defined]
+    # Two merges touching the same records (A into B while B into A) must not both pass
+    # their checks: take both records' locks, in a fixed order, before reading them.
+    await uow.conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended(s, 0)) FROM unnest($1::text[]) AS s "
+        "ORDER BY s",
+        streams,
+    )
     survivor, _ = await uow.load(module.decider, module.stream_id(survivor_id))  # type: ignore[attr-defined]
     if not survivor.exists:
         raise DomainError(f"no such {kind}", field="survivor_id", code="not-found")
@@ -144,9 +156,12 @@ async def merge(
             "customer_id": survivor.customer_id, **result.as_json()}  # fmt: skip
 
 
-def _split_name(name: str) -> tuple[str, str]:
+def _split_name(name: str, limit: int = 120) -> tuple[str, str]:
+    """First word as first name, the rest as last name, each within the contract's limit."""
     first, _, last = name.strip().partition(" ")
-    return first, last.strip()
+    if len(first) > limit:
+        first, last = first[:limit], (first[limit:] + " " + last).strip()
+    return first, last.strip()[:limit]
 
 
 async def convert_lead(
@@ -161,39 +176,44 @@ async def convert_lead(
     """
     lead_stream = lead.stream_id(lead_id)
     state, lead_version = await uow.load(lead.decider, lead_stream)
-    account_id = uuid4() if state.company else None
-    contact_id = uuid4()
-    customer_id = str(account_id or contact_id)
+    keys = identity_keys(tax_id=None, emails=state.emails, phones=state.phones)
+    existing = await find_duplicate(uow.conn, [f"contact:{k}" for k in keys])
     opportunity_id = uuid4() if open_opportunity is not None else None
-    # Decide on the lead first: a lead that is not qualified changes nothing at all.
-    lead_events = lead.decide(
-        lead.ConvertLead(lead_id, contact_id, customer_id, account_id, opportunity_id), state
-    )
     created: dict[str, Any] = {}
-    if account_id is not None:
-        created["account"] = await register_account(
-            uow,
-            account.RegisterAccount(
-                account_id, state.company or state.name, address=state.address,
-                owner_id=state.owner_id,
-            ),
-        )  # fmt: skip
-    first, last = _split_name(state.name)
-    contact_result = await register_contact(
-        uow,
-        contact.RegisterContact(
-            contact_id, first, last, account_id=account_id, emails=state.emails,
-            phones=state.phones, address=state.address, owner_id=state.owner_id,
-        ),
-    )  # fmt: skip
-    created["contact"] = contact_result
-    if contact_result["duplicate"]:
-        # The person is already a customer: convert into that record, not a copy of it.
-        contact_id = UUID(contact_result["id"])
-        customer_id = contact_result["customer_id"]
+    if existing is not None:
+        # The person is already a customer: convert into that record, not a copy of it
+        # (and no new account beside the one they may already belong to).
+        person, _ = await uow.load(contact.decider, contact.stream_id(UUID(existing["id"])))
+        account_id, contact_id = person.account_id, UUID(existing["id"])
+        customer_id = person.customer_id
         lead_events = lead.decide(
             lead.ConvertLead(lead_id, contact_id, customer_id, account_id, opportunity_id), state
         )
+        created["contact"] = {**existing, "duplicate": True}
+    else:
+        account_id = uuid4() if state.company else None
+        contact_id = uuid4()
+        customer_id = str(account_id or contact_id)
+        # Decide on the lead first: a lead that is not qualified changes nothing at all.
+        lead_events = lead.decide(
+            lead.ConvertLead(lead_id, contact_id, customer_id, account_id, opportunity_id), state
+        )
+        if account_id is not None:
+            created["account"] = await register_account(
+                uow,
+                account.RegisterAccount(
+                    account_id, state.company or state.name, address=state.address,
+                    owner_id=state.owner_id,
+                ),
+            )  # fmt: skip
+        first, last = _split_name(state.name)
+        created["contact"] = await register_contact(
+            uow,
+            contact.RegisterContact(
+                contact_id, first, last, account_id=account_id, emails=state.emails,
+                phones=state.phones, address=state.address, owner_id=state.owner_id,
+            ),
+        )  # fmt: skip
     if open_opportunity is not None:
         created["opportunity"] = await open_opportunity(customer_id, opportunity_id, state.owner_id)
     result = await uow.append(lead_stream, lead_version, lead_events)

@@ -33,20 +33,32 @@ async def customer_address(conn: Connection, customer_id: str) -> Address | None
     return Address.model_validate(address) if address else None
 
 
+async def choose_owner(
+    pool: asyncpg.Pool, rules: AssignmentRules, customer_id: str
+) -> opp.Assignment:
+    """The assignment rules' choice for a customer, decided before the command's transaction.
+
+    The round-robin cursor moves on its own short connection: inside the command's
+    transaction its row lock would serialise every opening of the team, and a second
+    connection taken while the command holds one can exhaust the pool. A command that
+    rolls back may therefore skip a seller's turn, which is harmless.
+    """
+    async with pool.acquire() as conn:
+        address = await customer_address(conn, customer_id)
+        return await rules.choose(
+            conn, address.country if address else None, address.state if address else None
+        )
+
+
 async def open_opportunity(
-    uow: UnitOfWork, pool: asyncpg.Pool, rules: AssignmentRules, command: opp.OpenOpportunity
+    uow: UnitOfWork, rules: AssignmentRules, command: opp.OpenOpportunity
 ) -> dict[str, Any]:
     if command.owner_id is None and command.assignment is None:
+        # Rare path (callers normally choose first): use the command's own connection.
         address = await customer_address(uow.conn, command.customer_id)
-        # The round-robin cursor moves outside the command's transaction: holding its row
-        # lock until commit would serialise every opening of the team. A rolled back
-        # command may therefore skip a seller's turn, which is harmless.
-        async with pool.acquire() as cursor_conn:
-            assignment = await rules.choose(
-                cursor_conn,
-                address.country if address else None,
-                address.state if address else None,
-            )
+        assignment = await rules.choose(
+            uow.conn, address.country if address else None, address.state if address else None
+        )
         command = replace(command, assignment=assignment)
     result = await uow.execute(opp.opportunity, opp.stream_id(command.opportunity_id), command)
     owner = command.owner_id or (command.assignment.owner_id if command.assignment else None)

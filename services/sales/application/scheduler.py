@@ -34,20 +34,28 @@ async def fire_due_follow_ups(
             moment,
             limit,
         )
+        fired = 0
         for row in rows:
             follow_up_id = row["follow_up_id"]
             uow = UnitOfWork(conn, store, CommandContext(causation_id=f"timer:{follow_up_id}"))
-            await uow.execute(
-                act.follow_up_decider,
-                act.follow_up_stream_id(follow_up_id),
-                act.MarkFollowUpDue(follow_up_id, moment),
-            )
-            await conn.execute(
-                "UPDATE follow_up_timers SET fired_at = $2 WHERE follow_up_id = $1",
-                follow_up_id,
-                moment,
-            )
-    return len(rows)
+            try:
+                async with conn.transaction():  # one bad timer must not block the others
+                    await uow.execute(
+                        act.follow_up_decider,
+                        act.follow_up_stream_id(follow_up_id),
+                        act.MarkFollowUpDue(follow_up_id, moment),
+                    )
+                    await conn.execute(
+                        "UPDATE follow_up_timers SET fired_at = $2 WHERE follow_up_id = $1",
+                        follow_up_id,
+                        moment,
+                    )
+                fired += 1
+            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+                raise
+            except Exception as exc:
+                log.error("scheduler.timer_failed", follow_up_id=str(follow_up_id), error=repr(exc))
+    return fired
 
 
 async def run_scheduler(
@@ -57,7 +65,7 @@ async def run_scheduler(
         try:
             while await fire_due_follow_ups(pool, store) > 0:
                 pass
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except Exception as exc:  # the loop outlives any single failure
             log.warning("scheduler.retry", error=repr(exc))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=every)

@@ -228,7 +228,10 @@ def _aware_utc(moment: object, field: str) -> datetime:
         raise DomainError(
             "a time zone is required (naive date and time)", field=field, code="naive-datetime"
         )
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-12:00 has no UTC datetime
+        raise DomainError("date and time out of range", field=field, code="invalid") from None
 
 
 def _required_text(value: object, field: str, max_length: int) -> str:

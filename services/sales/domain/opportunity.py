@@ -135,6 +135,8 @@ def _open(command: OpenOpportunity, state: Opportunity) -> Sequence[DomainEvent]
         raise DomainError("amount must not be negative", field="amount.amount")
     if not command.title.strip():
         raise DomainError("a title is required", field="title")
+    if not command.customer_id.strip():
+        raise DomainError("a customer is required", field="customer_id")
     stage = command.pipeline.first_stage
     events: list[DomainEvent] = [
         OpportunityOpened(

@@ -8,11 +8,12 @@ documents naming the field at fault.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 import orjson
 from fastapi import APIRouter, FastAPI, Header, Request, Response
@@ -39,11 +40,46 @@ from services.sales.domain import activity as act
 from services.sales.domain import opportunity as opp
 from services.sales.domain.pricing import QuoteItem
 
-router = APIRouter()
+ORDER_FROM_QUOTE = UUID("0f8b6a52-3f1e-4c47-9d8e-5b3c2a1f0e9d")
+"""Namespace of the order ids derived from quote ids."""
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+    type: str | None = None
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem document (application/problem+json)."""
+
+    type: str = Field(examples=["https://opencrm.dev/problems/validation"])
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[FieldError] | None = None
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description,
+            "content": {"application/problem+json": {}}}  # fmt: skip
+
+
+router = APIRouter(
+    responses={
+        400: _problem("Malformed JSON"),
+        404: _problem("No such record"),
+        409: _problem("Version conflict (stale If-Match / expected_version) or already exists"),
+        413: _problem("An event would be too large to publish"),
+        422: _problem("Invalid input or a business rule refused the command; names the field"),
+    }
+)
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 CorrelationId = Annotated[str | None, Header(alias="X-Correlation-Id", max_length=200)]
 Text = Annotated[str, Field(min_length=1, max_length=300)]
+# Identifiers must say something: "" or "   " would become a Kafka key or bypass the rules.
+Identifier = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
 OptionalText = Annotated[str | None, Field(default=None, max_length=2000)]
 
 
@@ -77,9 +113,16 @@ async def _run(
     created: bool = False,
 ) -> Accepted:
     handler: CommandHandler = _runtime(request).commands
+    request_hash = None
+    if idempotency_key is not None:
+        # A key belongs to one request: the same key on another route or with another body
+        # is refused instead of answering with an unrelated result.
+        idempotency_key = f"{request.method} {request.url.path} {idempotency_key}"
+        request_hash = hashlib.sha256(await request.body()).hexdigest()
     data, replayed = await handler.run(
         work,
         idempotency_key=idempotency_key,
+        request_hash=request_hash,
         context=CommandContext(correlation_id=correlation_id),
     )
     if response is not None and created and data.get("duplicate"):
@@ -113,7 +156,7 @@ class RegisterAccountBody(Body):
     phones: list[Annotated[str, Field(max_length=40)]] = Field([], max_length=10)
     emails: list[Annotated[str, Field(max_length=320)]] = Field([], max_length=10)
     address: Address | None = None
-    owner_id: str | None = Field(None, max_length=200)
+    owner_id: Identifier | None = None
 
 
 @router.post("/accounts", status_code=201, response_model=Accepted, tags=["customers"])
@@ -184,7 +227,7 @@ class RegisterContactBody(Body):
     phones: list[Annotated[str, Field(max_length=40)]] = Field([], max_length=10)
     emails: list[Annotated[str, Field(max_length=320)]] = Field([], max_length=10)
     address: Address | None = None
-    owner_id: str | None = Field(None, max_length=200)
+    owner_id: Identifier | None = None
 
 
 @router.post("/contacts", status_code=201, response_model=Accepted, tags=["customers"])
@@ -240,7 +283,7 @@ class CaptureLeadBody(Body):
     phones: list[Annotated[str, Field(max_length=40)]] = Field([], max_length=10)
     address: Address | None = None
     notes: str | None = Field(None, max_length=5000)
-    owner_id: str | None = Field(None, max_length=200)
+    owner_id: Identifier | None = None
 
 
 @router.post("/leads", status_code=201, response_model=Accepted, tags=["leads"])
@@ -365,7 +408,7 @@ async def convert_lead(
                     opportunity_id, customer_id, draft.title, draft.amount, owner,
                     draft.expected_close, lead_id=lead_id, pipeline=runtime.pipeline,
                 )  # fmt: skip
-                return await deals.open_opportunity(uow, runtime.pool, runtime.rules, command)
+                return await deals.open_opportunity(uow, runtime.rules, command)
 
         return await customers.convert_lead(uow, lead_id, opener)
 
@@ -379,10 +422,10 @@ async def get_lead(lead_id: UUID, request: Request) -> Response:
 
 # ---------------------------------------------------------------------- opportunities
 class OpenOpportunityBody(Body):
-    customer_id: Annotated[str, Field(min_length=1, max_length=200)]
+    customer_id: Identifier
     title: Text
     amount: Money
-    owner_id: str | None = Field(None, max_length=200)
+    owner_id: Identifier | None = None
     expected_close: date | None = None
 
 
@@ -394,13 +437,16 @@ async def open_opportunity(
     """Open a deal in the pipeline's first stage; without an owner the assignment rules
     pick one by the customer's territory, then round-robin."""
     runtime = _runtime(request)
+    assignment = None
+    if body.owner_id is None:
+        assignment = await deals.choose_owner(runtime.pool, runtime.rules, body.customer_id)
     command = opp.OpenOpportunity(
         uuid4(), body.customer_id, body.title, body.amount, body.owner_id, body.expected_close,
-        pipeline=runtime.pipeline,
+        assignment=assignment, pipeline=runtime.pipeline,
     )  # fmt: skip
 
     async def work(uow: UnitOfWork) -> dict[str, Any]:
-        return await deals.open_opportunity(uow, runtime.pool, runtime.rules, command)
+        return await deals.open_opportunity(uow, runtime.rules, command)
 
     return await _run(request, work, idempotency_key, correlation_id)
 
@@ -452,7 +498,7 @@ async def reopen(
 
 
 class AssignBody(Body):
-    owner_id: Annotated[str, Field(min_length=1, max_length=200)]
+    owner_id: Identifier
 
 
 @router.post("/opportunities/{opportunity_id}/assign", response_model=Accepted,
@@ -490,7 +536,7 @@ class QuoteItemBody(Body):
 
 
 class IssueQuoteBody(Body):
-    customer_id: Annotated[str, Field(min_length=1, max_length=200)]
+    customer_id: Identifier
     price_list: Annotated[str, Field(min_length=1, max_length=100)]
     items: list[QuoteItemBody] = Field(min_length=1, max_length=200)
     opportunity_id: UUID | None = None
@@ -507,6 +553,30 @@ def _issue(request: Request, quote_id: UUID, body: IssueQuoteBody) -> quote.Issu
     )  # fmt: skip
 
 
+async def _issue_version(
+    request: Request,
+    quote_id: UUID,
+    body: IssueQuoteBody,
+    idempotency_key: str | None,
+    correlation_id: str | None,
+) -> Accepted:
+    command = _issue(request, quote_id, body)
+
+    async def work(uow: UnitOfWork) -> dict[str, Any]:
+        if body.opportunity_id is not None:
+            deal, _ = await uow.load(opp.opportunity, opp.stream_id(body.opportunity_id))
+            if not deal.exists or deal.customer_id != body.customer_id:
+                raise DomainError(
+                    "no such opportunity for this customer",
+                    field="opportunity_id",
+                    code="unknown-opportunity",
+                )
+        result = await uow.execute(quote.decider, quote.stream_id(quote_id), command)
+        return {"id": str(quote_id), **result.as_json()}
+
+    return await _run(request, work, idempotency_key, correlation_id)
+
+
 @router.post("/quotes", status_code=201, response_model=Accepted, tags=["quotes"])
 async def issue_quote(
     body: IssueQuoteBody, request: Request,
@@ -514,11 +584,7 @@ async def issue_quote(
 ) -> Accepted:  # fmt: skip
     """Price the items from the catalogue's price list. A discount above the configured
     threshold needs an approval before the quote can be sent or accepted."""
-    quote_id = uuid4()
-    return await _single(
-        request, quote.decider, quote.stream_id(quote_id), _issue(request, quote_id, body),
-        quote_id, idempotency_key, correlation_id,
-    )  # fmt: skip
+    return await _issue_version(request, uuid4(), body, idempotency_key, correlation_id)
 
 
 @router.post("/quotes/{quote_id}/revisions", response_model=Accepted, tags=["quotes"])
@@ -531,10 +597,7 @@ async def revise_quote(
     state, _ = await runtime.load(quote.decider, quote.stream_id(quote_id))
     if not state.exists:
         raise DomainError("no such quote", code="not-found")
-    return await _single(
-        request, quote.decider, quote.stream_id(quote_id), _issue(request, quote_id, body),
-        quote_id, idempotency_key, correlation_id,
-    )  # fmt: skip
+    return await _issue_version(request, quote_id, body, idempotency_key, correlation_id)
 
 
 class ApproveBody(Body):
@@ -607,7 +670,7 @@ async def catalogue(request: Request) -> Response:
 
 # ----------------------------------------------------------------------------- orders
 class PlaceOrderBody(Body):
-    customer_id: str | None = Field(None, min_length=1, max_length=200)
+    customer_id: Identifier | None = None
     quote_id: UUID | None = Field(None, description="An accepted quote becomes the order")
     lines: list[OrderLine] = Field([], max_length=200)
     channel: Annotated[str, Field(max_length=50)] = "direct"
@@ -620,8 +683,9 @@ async def place_order(
     idempotency_key: IdempotencyKey = None, correlation_id: CorrelationId = None,
 ) -> Accepted:  # fmt: skip
     """From an accepted quote (`quote_id`) or a direct sale (`customer_id` + `lines`).
-    Emits order placed and purchase made."""
-    order_id = uuid4()
+    Emits order placed and purchase made. A quote becomes at most one order: its order id
+    is derived from the quote's, so a second attempt is a conflict, not a second sale."""
+    order_id = uuid5(ORDER_FROM_QUOTE, str(body.quote_id)) if body.quote_id else uuid4()
 
     async def work(uow: UnitOfWork) -> dict[str, Any]:
         if body.quote_id is not None:
@@ -688,7 +752,7 @@ async def get_order(order_id: UUID, request: Request) -> Response:
 
 # ------------------------------------------------------------ activities & follow-ups
 class LogActivityBody(Body):
-    customer_id: Annotated[str, Field(min_length=1, max_length=200)]
+    customer_id: Identifier
     kind: ActivityKind
     subject: Text
     happened_at: AwareDatetime | None = Field(None, description="Default: now")
@@ -717,8 +781,8 @@ async def log_activity(
 
 
 class ScheduleFollowUpBody(Body):
-    customer_id: Annotated[str, Field(min_length=1, max_length=200)]
-    owner_id: Annotated[str, Field(min_length=1, max_length=200)]
+    customer_id: Identifier
+    owner_id: Identifier
     subject: Text
     due_at: AwareDatetime
     channel: Literal["email", "messaging", "in_app"] = "in_app"
