@@ -58,7 +58,7 @@ def _children(args: argparse.Namespace, logs: Path) -> list[Child]:
         ),
         Child(
             "timeline-projector",
-            [py, "-m", "projections.timeline"],
+            [py, "-m", "projections", "run", "timeline"],
             f"http://127.0.0.1:{args.timeline_port}/metrics",
             logs / "timeline-projector.log",
         ),

@@ -1,0 +1,30 @@
+"""Every projection the system runs: what it consumes and how it applies an event."""
+
+from __future__ import annotations
+
+from contracts.topics import DEAD_LETTER, EXTERNAL, SALES, SUPPORT
+from services.platform.projection import ProjectionSpec
+
+SOURCE_TOPICS = (SALES.name, SUPPORT.name, EXTERNAL.name)
+
+
+def timeline() -> ProjectionSpec:
+    from projections.timeline.projector import SCHEMA_SQL, project
+
+    return ProjectionSpec("timeline", (SCHEMA_SQL,), project, SOURCE_TOPICS, DEAD_LETTER.name)
+
+
+def customer360() -> ProjectionSpec:
+    from projections.customer360.projector import SCHEMA_SQL, project
+
+    return ProjectionSpec("customer360", (SCHEMA_SQL,), project, SOURCE_TOPICS, DEAD_LETTER.name)
+
+
+PROJECTIONS = {"timeline": timeline, "customer360": customer360}
+
+
+def spec(name: str) -> ProjectionSpec:
+    try:
+        return PROJECTIONS[name]()
+    except KeyError:
+        raise LookupError(f"no projection {name!r}; known: {', '.join(PROJECTIONS)}") from None

@@ -1,0 +1,343 @@
+"""Versioned projections: rebuilt from offset 0 into a fresh schema, swapped in live.
+
+A projection ``timeline`` lives in versioned schemas ``timeline_v1``, ``timeline_v2`` …,
+each filled by its own consumer group ``projection.timeline.vN``. Readers (APIs,
+analysts) use the schema ``timeline``, whose views point at the live version.
+
+Rebuilding (``crm projection rebuild timeline``) creates the next version, consumes every
+topic from offset 0 into it, and once it has caught up swaps the views in one
+transaction: readers never see an empty or half-built table. The projector process
+notices the swap and continues with the new version's consumer group, from where the
+rebuild stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from contracts.topics import TOPICS, TopicSpec
+from services.platform.consumer import INBOX_SQL, EventConsumer, Handler, run_consumers
+from services.platform.db import apply_sql, check_schema_name, create_pool
+from services.platform.kafka import ensure_topics, make_producer
+from services.platform.logging import get_logger
+
+log = get_logger(__name__)
+
+CATALOG_SQL = """
+CREATE SCHEMA IF NOT EXISTS crm_projections;
+CREATE TABLE IF NOT EXISTS crm_projections.versions (
+    projection     text        NOT NULL,
+    version        integer     NOT NULL,
+    schema_name    text        NOT NULL UNIQUE,
+    consumer_group text        NOT NULL,
+    status         text        NOT NULL CHECK (status IN ('building', 'live', 'retired')),
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    live_since     timestamptz,
+    PRIMARY KEY (projection, version)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS versions_one_live
+    ON crm_projections.versions (projection) WHERE status = 'live';
+-- Digest of the DDL a version was built with: a changed layout means a rebuild.
+ALTER TABLE crm_projections.versions ADD COLUMN IF NOT EXISTS layout text;
+"""
+
+ANALYST_ROLE = "crm_analyst"
+
+
+@dataclass(frozen=True)
+class ProjectionSpec:
+    name: str
+    sql_files: tuple[Path, ...]
+    handler: Handler
+    topics: tuple[str, ...]
+    dead_letter_topic: str
+
+    @property
+    def layout(self) -> str:
+        """Digest of the projection's DDL: versions built from other DDL are rebuilt."""
+        digest = hashlib.sha256()
+        for file in self.sql_files:
+            digest.update(file.read_bytes())
+        return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Version:
+    projection: str
+    number: int
+    schema: str
+    group: str
+    status: str
+    layout: str | None = None
+
+
+async def _catalog(conn: asyncpg.Connection) -> None:
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('crm-projection-catalog'))")
+        await conn.execute(CATALOG_SQL)
+
+
+async def live_version(conn: asyncpg.Connection, projection: str) -> Version | None:
+    row = await conn.fetchrow(
+        "SELECT projection, version, schema_name, consumer_group, status, layout "
+        "FROM crm_projections.versions WHERE projection = $1 AND status = 'live'",
+        projection,
+    )
+    return None if row is None else Version(*row.values())
+
+
+async def create_version(database_url: str, spec: ProjectionSpec, status: str) -> Version:
+    """Register the next version of ``spec`` and create its schema and tables."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await _catalog(conn)
+        async with conn.transaction():
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('crm-projection:' || $1))", spec.name
+            )
+            number = await conn.fetchval(
+                "SELECT coalesce(max(version), 0) + 1 FROM crm_projections.versions "
+                "WHERE projection = $1",
+                spec.name,
+            )
+            version = Version(
+                spec.name,
+                number,
+                check_schema_name(f"{spec.name}_v{number}"),
+                f"projection.{spec.name}.v{number}",
+                status,
+                spec.layout,
+            )
+            await conn.execute(
+                "INSERT INTO crm_projections.versions (projection, version, schema_name, "
+                "consumer_group, status, live_since, layout) "
+                "VALUES ($1, $2, $3, $4, $5, CASE WHEN $5 = 'live' THEN now() END, $6)",
+                version.projection, version.number, version.schema, version.group, status,
+                version.layout,
+            )  # fmt: skip
+    finally:
+        await conn.close()
+    pool = await create_pool(database_url, version.schema, max_size=2)
+    try:
+        await apply_sql(pool, version.schema, [INBOX_SQL, *spec.sql_files])
+    finally:
+        await pool.close()
+    if status == "live":
+        await swap_in(database_url, version)
+    return version
+
+
+async def ensure_live(
+    database_url: str, spec: ProjectionSpec, bootstrap: str | None = None
+) -> Version:
+    """The live version of ``spec``: version 1 on first start, a rebuilt one when the
+    projection's DDL changed (readers keep the old version until the new one caught up)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await _catalog(conn)
+        live = await live_version(conn, spec.name)
+    finally:
+        await conn.close()
+    if live is None:
+        return await create_version(database_url, spec, "live")
+    if live.layout != spec.layout and bootstrap is not None:
+        log.warning("projection.layout_changed", projection=spec.name, version=live.number)
+        return await rebuild(bootstrap, database_url, spec)
+    return live
+
+
+async def swap_in(database_url: str, version: Version) -> None:
+    """Point the reader schema's views at ``version`` and make it the live one, atomically."""
+    reader = check_schema_name(version.projection)
+    conn = await asyncpg.connect(database_url)
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('crm-projection:' || $1))", reader
+            )
+            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{reader}"')
+            tables = await conn.fetch(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = $1 AND table_type = 'BASE TABLE' AND table_name <> 'inbox'",
+                version.schema,
+            )
+            old_views = await conn.fetch(
+                "SELECT table_name FROM information_schema.views WHERE table_schema = $1", reader
+            )
+            for row in old_views:
+                await conn.execute(f'DROP VIEW IF EXISTS "{reader}"."{row["table_name"]}"')
+            legacy = await conn.fetch(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = $1 AND table_type = 'BASE TABLE'",
+                reader,
+            )
+            for row in legacy:
+                # Tables from before projections were versioned: rebuildable from offset 0
+                # (and being rebuilt into the version), so they give way to the views.
+                log.warning("projection.dropping_unversioned_table", table=row["table_name"])
+                await conn.execute(f'DROP TABLE "{reader}"."{row["table_name"]}" CASCADE')
+            for row in tables:
+                name = row["table_name"]
+                await conn.execute(
+                    f'CREATE VIEW "{reader}"."{name}" AS SELECT * FROM "{version.schema}"."{name}"'
+                )
+            await conn.execute(
+                "UPDATE crm_projections.versions SET status = 'retired' "
+                "WHERE projection = $1 AND status = 'live' AND version <> $2",
+                version.projection,
+                version.number,
+            )
+            await conn.execute(
+                "UPDATE crm_projections.versions SET status = 'live', live_since = now() "
+                "WHERE projection = $1 AND version = $2",
+                version.projection,
+                version.number,
+            )
+            await _grant_analyst(conn, reader)
+    finally:
+        await conn.close()
+
+
+async def _grant_analyst(conn: asyncpg.Connection, reader_schema: str) -> None:
+    """The documented read-only role sees reader schemas' views, nothing else."""
+    exists = await conn.fetchval("SELECT true FROM pg_roles WHERE rolname = $1", ANALYST_ROLE)
+    if not exists:
+        password = os.environ.get("CRM_ANALYST_PASSWORD", "analyst")
+        await conn.execute(
+            f"CREATE ROLE {ANALYST_ROLE} LOGIN PASSWORD '{password.replace(chr(39), '')}' NOINHERIT"
+        )
+        await conn.execute(f"ALTER ROLE {ANALYST_ROLE} SET default_transaction_read_only = on")
+    await conn.execute(f'GRANT USAGE ON SCHEMA "{reader_schema}" TO {ANALYST_ROLE}')
+    await conn.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{reader_schema}" TO {ANALYST_ROLE}')
+
+
+async def group_lag(bootstrap: str, group: str, topics: Sequence[str]) -> int:
+    """Records on ``topics`` the consumer group has not committed yet."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await admin.start()
+    await reader.start()
+    try:
+        tps = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(reader.partitions_for_topic(topic) or ())
+        ]
+        ends = await reader.end_offsets(tps)
+        committed = await admin.list_consumer_group_offsets(group, partitions=tps)
+        lag = 0
+        for tp in tps:
+            meta = committed.get(tp)
+            done = meta.offset if meta is not None and meta.offset >= 0 else 0
+            lag += max(0, ends[tp] - done)
+        return lag
+    finally:
+        await reader.stop()
+        await admin.close()
+
+
+async def _consume(
+    bootstrap: str, database_url: str, spec: ProjectionSpec, version: Version, stop: asyncio.Event
+) -> None:
+    pool = await create_pool(database_url, version.schema, max_size=4)
+    try:
+        consumer = EventConsumer(
+            group=version.group,
+            topics=spec.topics,
+            pool=pool,
+            handler=spec.handler,
+            producer_factory=partial(make_producer, bootstrap),
+            dead_letter_topic=spec.dead_letter_topic,
+        )
+        await run_consumers(bootstrap, [consumer], stop)
+    finally:
+        await pool.close()
+
+
+async def run_live(
+    bootstrap: str,
+    database_url: str,
+    spec: ProjectionSpec,
+    stop: asyncio.Event,
+    poll: float = 2.0,
+) -> None:
+    """Keep the live version up to date; follow a swap to a rebuilt version."""
+    known = {t.name: t for t in TOPICS}
+    await ensure_topics(
+        bootstrap,
+        [known.get(n, TopicSpec(n, 3, "ad hoc")) for n in (*spec.topics, spec.dead_letter_topic)],
+    )
+    while not stop.is_set():
+        version = await ensure_live(database_url, spec, bootstrap)
+        log.info("projection.live", projection=spec.name, version=version.number)
+        switched = asyncio.Event()
+        watcher = asyncio.create_task(_watch(database_url, version, stop, switched, poll))
+        await _consume(bootstrap, database_url, spec, version, switched)
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+
+
+async def _watch(
+    database_url: str, version: Version, stop: asyncio.Event, switched: asyncio.Event, poll: float
+) -> None:
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=poll)
+        if stop.is_set():
+            break
+        try:
+            conn = await asyncpg.connect(database_url)
+            try:
+                live = await live_version(conn, version.projection)
+            finally:
+                await conn.close()
+        except (OSError, asyncpg.PostgresError):
+            continue  # the database blinked; ask again next time
+        if live is not None and live.number != version.number:
+            log.info("projection.swapped", projection=version.projection, to=live.number)
+            break
+    switched.set()
+
+
+async def rebuild(
+    bootstrap: str,
+    database_url: str,
+    spec: ProjectionSpec,
+    *,
+    max_lag: int = 0,
+    give_up_after: float = 3600,
+) -> Version:
+    """Replay every topic from offset 0 into a new version, then swap it in."""
+    version = await create_version(database_url, spec, "building")
+    log.info("projection.rebuilding", projection=spec.name, version=version.number)
+    stop = asyncio.Event()
+    task = asyncio.create_task(_consume(bootstrap, database_url, spec, version, stop))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + give_up_after
+    try:
+        while True:
+            await asyncio.sleep(0.5)
+            if task.done():
+                await task  # surface its error
+            if await group_lag(bootstrap, version.group, spec.topics) <= max_lag:
+                break
+            if loop.time() > deadline:
+                raise TimeoutError(f"rebuild of {spec.name} did not catch up in {give_up_after}s")
+    finally:
+        stop.set()
+        await task
+    await swap_in(database_url, version)
+    log.info("projection.swapped_in", projection=spec.name, version=version.number)
+    return version
