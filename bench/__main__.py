@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from bench import backbone, sales
+from bench import backbone, projections, sales
 from bench.common import endpoints, machine, write_result
 
 BENCHMARKS = {
@@ -14,6 +14,7 @@ BENCHMARKS = {
     "relay": backbone.bench_relay,
     "end_to_end": backbone.bench_end_to_end,
     "sales_api": sales.bench_sales_api,
+    "replay": projections.bench_replay,
 }
 
 

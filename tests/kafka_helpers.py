@@ -9,6 +9,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from services.platform.kafka import stop_consumer
+
 
 async def read_topic(
     bootstrap: str,
@@ -54,4 +56,4 @@ async def read_topic(
             raise TimeoutError(f"condition not met on {topic}; read {len(records)} records")
         return records
     finally:
-        await consumer.stop()
+        await stop_consumer(consumer)

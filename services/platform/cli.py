@@ -28,7 +28,7 @@ from aiokafka.errors import KafkaError
 
 from contracts.topics import DEAD_LETTER, TOPICS
 from services.platform.db import check_schema_name
-from services.platform.kafka import ensure_topics, make_producer
+from services.platform.kafka import ensure_topics, make_producer, stop_consumer
 from services.platform.settings import Settings
 
 T = TypeVar("T")
@@ -255,10 +255,7 @@ def _reader(bootstrap: str) -> Any:
 
 
 async def _stop_reader(reader: Any) -> None:
-    # aiokafka 0.14: a group-less consumer stopped before its background task first ran
-    # awaits that cancelled task and raises CancelledError; one loop turn avoids it.
-    await asyncio.sleep(0)
-    await reader.stop()
+    await stop_consumer(reader)
 
 
 async def _describe(admin: Any, topics: list[str] | None = None) -> dict[str, dict[str, Any]]:

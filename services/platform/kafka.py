@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
+from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -55,6 +56,38 @@ class LazyProducer:
                 await asyncio.wait_for(producer.stop(), timeout=5)
             except Exception:  # a broken producer may fail to close; it is gone anyway
                 pass
+
+
+async def stop_consumer(consumer: Any) -> None:
+    """Stop an aiokafka consumer, working around aiokafka 0.14 raising CancelledError.
+
+    A group-less consumer awaits its own cancelled background task in ``stop()``; that
+    CancelledError is not ours to propagate unless our task really is being cancelled.
+    """
+    await asyncio.sleep(0)
+    try:
+        await consumer.stop()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+
+
+async def topic_partitions(consumer: Any, topic: str, wait: float = 10.0) -> list[TopicPartition]:
+    """The topic's partitions, refreshing metadata until the client knows the topic.
+
+    Right after ``start()`` a consumer may not have the topic's metadata yet and would
+    report no partitions, which a caller must never mistake for an empty topic.
+    """
+    deadline = asyncio.get_running_loop().time() + wait
+    while True:
+        partitions = consumer.partitions_for_topic(topic)
+        if partitions:
+            return [TopicPartition(topic, p) for p in sorted(partitions)]
+        if asyncio.get_running_loop().time() > deadline:
+            raise LookupError(f"topic {topic!r} has no partitions (does it exist?)")
+        await consumer._client.force_metadata_update()
+        await asyncio.sleep(0.05)
 
 
 async def ensure_topics(

@@ -23,13 +23,18 @@ from functools import partial
 from pathlib import Path
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.topics import TOPICS, TopicSpec
 from services.platform.consumer import INBOX_SQL, EventConsumer, Handler, run_consumers
 from services.platform.db import apply_sql, check_schema_name, create_pool
-from services.platform.kafka import ensure_topics, make_producer
+from services.platform.kafka import (
+    ensure_topics,
+    make_producer,
+    stop_consumer,
+    topic_partitions,
+)
 from services.platform.logging import get_logger
 
 log = get_logger(__name__)
@@ -229,11 +234,7 @@ async def group_lag(bootstrap: str, group: str, topics: Sequence[str]) -> int:
     await admin.start()
     await reader.start()
     try:
-        tps = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(reader.partitions_for_topic(topic) or ())
-        ]
+        tps = [tp for topic in topics for tp in await topic_partitions(reader, topic)]
         ends = await reader.end_offsets(tps)
         committed = await admin.list_consumer_group_offsets(group, partitions=tps)
         lag = 0
@@ -243,7 +244,7 @@ async def group_lag(bootstrap: str, group: str, topics: Sequence[str]) -> int:
             lag += max(0, ends[tp] - done)
         return lag
     finally:
-        await reader.stop()
+        await stop_consumer(reader)
         await admin.close()
 
 

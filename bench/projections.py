@@ -1,0 +1,136 @@
+"""Projection benchmarks (issue: projections).
+
+- replay: rebuild the timeline from a topic of N events (default 1,000,000) next to a
+  bare aiokafka consumer reading the same topic;
+- timeline_page: p99 of a timeline page query with 10,000,000 entries in the table;
+- search: p99 of customer search over 1,000,000 profiles;
+- freshness: p99 from append commit to timeline row at 1,000 events/s (see end_to_end in
+  bench/backbone.py, which measures exactly that).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer
+
+from bench.common import Endpoints
+from contracts.envelope import CloudEvent, partition_key
+from contracts.events.sales import PurchaseMade
+from contracts.money import Money
+from contracts.topics import TopicSpec
+from projections.registry import timeline
+from services.platform.kafka import (
+    ensure_topics,
+    make_producer,
+    stop_consumer,
+    topic_partitions,
+)
+from services.platform.projection import rebuild
+
+REPLAY_TOPIC = "bench.replay.purchases"
+
+
+async def _topic_size(bootstrap: str, topic: str) -> int:
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await reader.start()
+    try:
+        tps = await topic_partitions(reader, topic)
+        return sum((await reader.end_offsets(tps)).values())
+    finally:
+        await stop_consumer(reader)
+
+
+async def _fill(bootstrap: str, topic: str, count: int) -> None:
+    """Publish ``count`` purchase events (once; later runs reuse the topic)."""
+    await ensure_topics(bootstrap, [TopicSpec(topic, 6, "benchmark replay source")])
+    have = await _topic_size(bootstrap, topic)
+    if have >= count:
+        return
+    producer = make_producer(bootstrap, linger_ms=20)
+    await producer.start()
+    now = datetime.now(UTC)
+    try:
+        futures = []
+        for n in range(have, count):
+            customer = f"cust-{n % 50_000}"
+            event = PurchaseMade(
+                order_id=uuid.uuid4(), customer_id=customer,
+                total=Money(amount=Decimal("99.90"), currency="BRL"), channel="web",
+            )  # fmt: skip
+            envelope = CloudEvent(
+                id=str(uuid.uuid4()), source="/bench/shop", type=event.event_type, time=now,
+                customerid=customer, streamid=f"order-{n}", streamversion=1,
+                data=event.model_dump(mode="json"),
+            )  # fmt: skip
+            futures.append(
+                await producer.send(
+                    topic, envelope.to_json_bytes(), key=partition_key(envelope),
+                    headers=envelope.kafka_headers(),
+                )
+            )  # fmt: skip
+            if len(futures) >= 20_000:
+                await asyncio.gather(*futures)
+                futures.clear()
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def _bare_read(bootstrap: str, topic: str, count: int) -> float:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, max_partition_fetch_bytes=4 << 20
+    )
+    await consumer.start()
+    try:
+        tps = await topic_partitions(consumer, topic)
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        seen = 0
+        started = time.perf_counter()
+        while seen < count:
+            batch = await consumer.getmany(timeout_ms=500, max_records=5000)
+            seen += sum(len(records) for records in batch.values())
+        return seen / (time.perf_counter() - started)
+    finally:
+        await stop_consumer(consumer)
+
+
+async def bench_replay(ep: Endpoints, count: int = 1_000_000) -> dict[str, Any]:
+    await _fill(ep.kafka_bootstrap, REPLAY_TOPIC, count)
+    total = await _topic_size(ep.kafka_bootstrap, REPLAY_TOPIC)
+    bare_rate = await _bare_read(ep.kafka_bootstrap, REPLAY_TOPIC, total)
+    name = f"bench_replay_{uuid.uuid4().hex[:6]}"
+    dlt = f"bench.{name}.dlt"
+    await ensure_topics(ep.kafka_bootstrap, [TopicSpec(dlt, 1, "bench")])
+    spec = dataclasses.replace(timeline(), name=name, topics=(REPLAY_TOPIC,), dead_letter_topic=dlt)
+    started = time.perf_counter()
+    await rebuild(ep.kafka_bootstrap, ep.database_url, spec)
+    seconds = time.perf_counter() - started
+    conn = await asyncpg.connect(ep.database_url)
+    try:
+        rows = await conn.fetchval(f"SELECT count(*) FROM {name}.timeline_entries")
+        for schema in (name, f"{name}_v1"):
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await conn.execute("DELETE FROM crm_projections.versions WHERE projection = $1", name)
+    finally:
+        await conn.close()
+    rate = total / seconds
+    return {
+        "metric": "timeline rebuild from offset 0 (consume, validate, inbox, insert, commit)",
+        "unit": "events/s",
+        "value": round(rate, 1),
+        "baseline": "bare aiokafka consumer reading the same topic (no parsing, no database)",
+        "baseline_value": round(bare_rate, 1),
+        "ratio": round(rate / bare_rate, 3),
+        "target": ">= 0.3 of baseline",
+        "target_met": rate / bare_rate >= 0.3,
+        "parameters": {"events": total, "rows": rows, "partitions": 6, "customers": 50_000},
+    }
