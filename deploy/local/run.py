@@ -62,6 +62,12 @@ def _children(args: argparse.Namespace, logs: Path) -> list[Child]:
             f"http://127.0.0.1:{args.timeline_port}/metrics",
             logs / "timeline-projector.log",
         ),
+        Child(
+            "customer360-projector",
+            [py, "-m", "projections", "run", "customer360"],
+            f"http://127.0.0.1:{args.customer360_port}/metrics",
+            logs / "customer360-projector.log",
+        ),
     ]
 
 
@@ -70,6 +76,7 @@ def _child_env(child: Child, args: argparse.Namespace, bootstrap: str, db: str) 
         "sales-relay": args.sales_relay_port,
         "sales-scheduler": args.sales_scheduler_port,
         "timeline-projector": args.timeline_port,
+        "customer360-projector": args.customer360_port,
     }
     env = {
         **os.environ,
@@ -188,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sales-relay-port", type=int, default=9101)
     parser.add_argument("--sales-scheduler-port", type=int, default=9102)
     parser.add_argument("--timeline-port", type=int, default=9201)
+    parser.add_argument("--customer360-port", type=int, default=9202)
     args = parser.parse_args(argv)
     try:
         return asyncio.run(supervise(args))

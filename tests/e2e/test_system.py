@@ -14,6 +14,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import orjson
 import pytest
 
 pytestmark = pytest.mark.e2e
@@ -29,7 +30,7 @@ def free_port() -> int:
 @pytest.fixture
 def system(infra, tmp_path):
     ports = {"api": free_port(), "relay": free_port(), "scheduler": free_port(),
-             "timeline": free_port()}  # fmt: skip
+             "timeline": free_port(), "customer360": free_port()}  # fmt: skip
     env = {
         **os.environ,
         "CRM_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
@@ -44,6 +45,7 @@ def system(infra, tmp_path):
             "--sales-relay-port", str(ports["relay"]),
             "--sales-scheduler-port", str(ports["scheduler"]),
             "--timeline-port", str(ports["timeline"]),
+            "--customer360-port", str(ports["customer360"]),
         ],
         env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
@@ -151,6 +153,21 @@ async def test_deal_flow_reaches_timeline_and_survives_projector_kill(infra, sys
             "SELECT count(*) FROM sales.events WHERE customer_id = $1", customer
         )
         assert stored == 3  # idempotent replay, bad input, conflicts: nothing extra appended
+
+        # The customer 360 projector, another process and consumer group, saw it too.
+        async def profile_after_the_stage_change():
+            raw = await conn.fetchval(
+                "SELECT profile FROM customer360.customer_profiles WHERE customer_id = $1",
+                customer,
+            )
+            deals = orjson.loads(raw)["open_opportunities"] if raw else {}
+            moved = any(d["stage"] != "qualification" for d in deals.values())
+            return orjson.loads(raw) if moved else None
+
+        view = await wait_for(profile_after_the_stage_change, timeout=60)
+        [deal] = view["open_opportunities"].values()
+        assert deal["stage"] == "quote_requested"
+        assert deal["amount"] == {"amount": "125000.00", "currency": "BRL"}
     finally:
         await conn.close()
 

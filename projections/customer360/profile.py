@@ -1,0 +1,619 @@
+"""Customer 360 profile: a pure reducer over the events that name a customer.
+
+``evolve(profile, event, occurred_at)`` is the only place the profile is computed, both
+by the live projector and for time travel (``fold`` of the events up to a moment gives
+the profile as of that moment). No I/O, no clock: every time comes from the events.
+
+Order sensitivity
+-----------------
+Kafka keeps the order of one customer's events *within* a topic (key = customer id),
+not *across* topics: an external shop's ``PurchaseMade`` (topic ``crm.external.events``)
+may arrive before or after the sales context's ``OrderDelivered`` for the same order, a
+complaint (support topic) before or after the order it is about. So everything that can
+come from different topics is folded commutatively:
+
+- identity (names, phones, e-mails, tax ids, addresses, linked ids) are sorted sets; the
+  display/company name, owner and main address come from the record of highest rank
+  (account > contact > lead), the earliest one within a rank;
+- an order is a set of facts (placed / delivered / cancelled / returned times); its status
+  is derived by precedence (returned > cancelled > delivered > placed), its total is the
+  ``OrderPlaced`` total, else the ``PurchaseMade`` one; order and purchase of one order id
+  are one order, never counted twice;
+- "first"/"last" times are min/max; the last interaction is the one with the latest time
+  (ties broken by the summary text); complaints are a set of case ids;
+- the lifetime value and the lifecycle stage are recomputed from those facts after every
+  event, so they are as order-insensitive as the facts.
+
+Order-sensitive (safe because these events share one topic and one key, hence arrive in
+order): the pipeline of an opportunity (opened, stage changes, assignment, won, lost,
+reopened) and nothing else.
+
+Lifecycle stage (the contact cycle), first rule that holds wins
+---------------------------------------------------------------
+Here an *order* is one placed (``OrderPlaced`` or ``PurchaseMade``) and not cancelled;
+"now" is never an input: ``latest`` is the latest event time folded so far.
+
+1. ``win_back``  - has ordered, and either an opportunity was lost after the first order
+   with no order placed since that loss, or ``latest`` is 365 days or more after the last
+   order.
+2. ``at_risk``   - has ordered, and an order was returned as defective, or a complaint
+   was filed, at or after the last order (complaints have no resolution event yet, so
+   every filed case stays open).
+3. ``active``    - two or more orders.
+4. ``first_order_delivered`` - exactly one order, delivered (or returned, not defective).
+5. ``first_order`` - exactly one order, not delivered yet.
+6. ``new_customer`` - a registered account/contact or a converted lead, no order yet.
+7. ``prospect``  - anything else: a captured lead, or only opportunities/activities.
+
+Lifetime value, per currency: the sum of the totals of placed orders that were neither
+cancelled nor returned (a return refunds the order). Decimal, serialised as a string.
+
+Merges and conversions touch two customers: ``affected_customers`` names both, and the
+projector applies the event to each profile with ``customer_id`` saying whose it is. The
+merged one gets ``merged_into``; the survivor records it in ``merged_from`` (the merged
+record's data is not copied: search redirects hits on a merged profile to its survivor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.events.sales import (
+    AccountRegistered,
+    ActivityLogged,
+    Address,
+    ContactRegistered,
+    DealStageChanged,
+    FollowUpDue,
+    FollowUpScheduled,
+    LeadCaptured,
+    LeadConverted,
+    LeadDisqualified,
+    LeadQualified,
+    OpportunityAssigned,
+    OpportunityLost,
+    OpportunityOpened,
+    OpportunityReopened,
+    OpportunityWon,
+    OrderCancelled,
+    OrderDelivered,
+    OrderPlaced,
+    OrderReturned,
+    PurchaseMade,
+    QuoteAccepted,
+    QuoteApproved,
+    QuoteIssued,
+    RecordsMerged,
+    TaxId,
+)
+from contracts.events.support import ComplaintFiled
+from contracts.money import Money
+from contracts.registry import DomainEvent
+
+Kind = Literal["account", "contact", "lead", "unknown"]
+Stage = Literal[
+    "prospect",
+    "new_customer",
+    "first_order",
+    "first_order_delivered",
+    "active",
+    "at_risk",
+    "win_back",
+]
+LeadStatus = Literal["captured", "qualified", "disqualified", "converted"]
+OrderStatus = Literal["unknown", "placed", "delivered", "cancelled", "returned"]
+
+DORMANT_AFTER = timedelta(days=365)
+"""No order for this long before the latest event: a win-back candidate."""
+
+_KIND_RANK: dict[str, int] = {"unknown": 0, "lead": 1, "contact": 2, "account": 3}
+_LEAD_RANK: dict[str, int] = {"captured": 0, "qualified": 1, "disqualified": 2, "converted": 3}
+
+SYSTEM_EVENTS: tuple[type[DomainEvent], ...] = (
+    OpportunityAssigned,
+    FollowUpScheduled,
+    FollowUpDue,
+    QuoteApproved,
+    RecordsMerged,
+)
+"""Internal bookkeeping, not an interaction with the customer."""
+
+
+class TaxIdView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    scheme: str
+    number: str
+    country: str | None = None
+
+
+class Place(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    city: str | None = None
+    state: str | None = None
+    country: str | None = None
+
+
+class OpportunityView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    title: str | None = None
+    stage: str | None = None
+    amount: Money | None = None
+    probability: Decimal | None = None
+    owner_id: str | None = None
+
+
+class OrderView(BaseModel):
+    """The facts known about one order; ``status`` and ``total`` derive from them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: OrderStatus = "unknown"
+    total: Money | None = None
+    total_from_order: bool = False
+    channel: str | None = None
+    placed_at: datetime | None = None
+    delivered_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    returned_at: datetime | None = None
+    defective: bool = False
+
+
+class MainRecord(BaseModel):
+    """Who the main record is: the highest-ranked registration, earliest within a rank."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rank: int
+    at: datetime
+    display_name: str
+    company_name: str | None = None
+    owner_id: str | None = None
+    address: Place | None = None
+
+
+class Profile(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: str
+    kind: Kind = "unknown"
+    display_name: str | None = None
+    company_name: str | None = None
+    person_names: list[str] = Field(default_factory=list)
+    tax_ids: list[TaxIdView] = Field(default_factory=list)
+    phones: list[str] = Field(default_factory=list, description="E.164")
+    emails: list[str] = Field(default_factory=list)
+    address: Place | None = None
+    addresses: list[Place] = Field(default_factory=list)
+    account_id: str | None = None
+    contact_ids: list[str] = Field(default_factory=list)
+    lead_ids: list[str] = Field(default_factory=list)
+    owner_id: str | None = None
+    lead_status: LeadStatus | None = None
+    converted_into: str | None = None
+    merged_into: str | None = None
+    merged_from: list[str] = Field(default_factory=list)
+    became_customer_at: datetime | None = None
+    lifecycle: Stage = "prospect"
+    open_opportunities: dict[str, OpportunityView] = Field(default_factory=dict)
+    closed_opportunities: dict[str, Literal["won", "lost"]] = Field(default_factory=dict)
+    last_lost_at: datetime | None = None
+    orders: dict[str, OrderView] = Field(default_factory=dict)
+    lifetime_value: dict[str, Decimal] = Field(default_factory=dict)
+    first_order_at: datetime | None = None
+    last_order_at: datetime | None = None
+    last_interaction_at: datetime | None = None
+    last_interaction_summary: str | None = None
+    open_cases: list[str] = Field(default_factory=list)
+    open_complaints: int = 0
+    last_complaint_at: datetime | None = None
+    last_defective_return_at: datetime | None = None
+    first_seen_at: datetime | None = None
+    updated_at: datetime | None = None
+    main_record: MainRecord | None = None
+
+
+# ------------------------------------------------------------------------- public API
+
+
+def affected_customers(event: DomainEvent, customer_id: str | None = None) -> list[str]:
+    """Every customer whose profile ``event`` changes (sorted, so locks come in order).
+
+    ``customer_id`` is the envelope's customer id, which wins over the event's own.
+    """
+    found = {c for c in (customer_id or event.customer(),) if c}
+    if isinstance(event, RecordsMerged):
+        found.add(event.merged_customer_id)
+    if isinstance(event, LeadConverted):
+        found.add(event.lead_customer_id)
+    return sorted(found)
+
+
+def evolve(
+    profile: Profile | None,
+    event: DomainEvent,
+    occurred_at: datetime,
+    *,
+    customer_id: str | None = None,
+) -> Profile:
+    """The profile after ``event``, which occurred at ``occurred_at`` (aware datetime).
+
+    ``customer_id`` says whose profile this is; it defaults to the profile's, else the
+    event's customer. It matters for events naming two customers (merge, conversion).
+    """
+    whose = customer_id or (profile.customer_id if profile else None) or event.customer()
+    if whose is None:
+        raise ValueError(f"{event.event_type} names no customer")
+    p = profile if profile is not None else Profile(customer_id=whose)
+    # A shallow working copy: nested values are frozen models, and every list or dict
+    # changed below is a new one, so ``p`` (the profile before the event) stays intact.
+    data: dict[str, object] = dict(p.__dict__)
+    data["first_seen_at"] = _min(p.first_seen_at, occurred_at)
+    data["updated_at"] = _max(p.updated_at, occurred_at)
+    _apply(data, p, event, occurred_at, whose)
+    if not isinstance(event, SYSTEM_EVENTS):
+        at = event.happened_at if isinstance(event, ActivityLogged) else occurred_at
+        _interaction(data, at, summarize(event))
+    _derive(data)
+    return Profile.model_validate(data)
+
+
+def fold(
+    events: Iterable[tuple[DomainEvent, datetime]], *, customer_id: str | None = None
+) -> Profile | None:
+    """The profile after ``events`` in occurrence order; ``None`` if there is none."""
+    profile: Profile | None = None
+    for event, occurred_at in events:
+        profile = evolve(profile, event, occurred_at, customer_id=customer_id)
+    return profile
+
+
+def summarize(event: DomainEvent) -> str:
+    """One line a person reads as the last interaction."""
+    match event:
+        case OpportunityOpened():
+            return f"Opportunity opened: {event.title} ({_money(event.amount)})"
+        case DealStageChanged():
+            return f"Deal moved from {event.from_stage} to {event.to_stage}"
+        case PurchaseMade():
+            return f"Purchase made: {_money(event.total)} ({event.channel})"
+        case OrderPlaced():
+            return f"Order placed: {_money(event.total)} ({event.channel})"
+        case OrderReturned():
+            return f"Order returned{' (defective)' if event.defective else ''}: {event.reason}"
+        case ComplaintFiled():
+            return f"Complaint filed via {event.channel}: {event.subject}"
+        case OpportunityLost():
+            return f"Deal lost ({event.reason.replace('_', ' ')}): {event.details}"
+        case ActivityLogged():
+            return f"{event.kind.capitalize()}: {event.subject}"
+        case QuoteIssued():
+            return f"Quote issued: {_money(event.totals.total)}"
+    return event.event_type.rsplit(".", 1)[-1].replace("_", " ").capitalize()
+
+
+# ------------------------------------------------------------------------ the reducer
+
+
+def _apply(
+    data: dict[str, object], p: Profile, event: DomainEvent, at: datetime, whose: str
+) -> None:
+    match event:
+        case AccountRegistered():
+            data["account_id"] = str(event.account_id)
+            _register(data, p, "account", at, event.name, event.name, event.owner_id)
+            _identity(data, p, event.tax_id, event.phones, event.emails, event.address)
+            data["became_customer_at"] = _min(p.became_customer_at, at)
+        case ContactRegistered():
+            name = f"{event.first_name} {event.last_name}".strip()
+            data["contact_ids"] = _union(p.contact_ids, [str(event.contact_id)])
+            data["person_names"] = _union(p.person_names, [name])
+            if event.account_id is not None and str(event.account_id) == whose:
+                data["account_id"] = str(event.account_id)
+            _register(data, p, "contact", at, name, None, event.owner_id)
+            _identity(data, p, event.tax_id, event.phones, event.emails, event.address)
+            data["became_customer_at"] = _min(p.became_customer_at, at)
+        case LeadCaptured():
+            data["lead_ids"] = _union(p.lead_ids, [str(event.lead_id)])
+            data["person_names"] = _union(p.person_names, [event.name])
+            _register(data, p, "lead", at, event.name, event.company, event.owner_id)
+            _identity(data, p, None, event.phones, event.emails, event.address)
+            _lead_status(data, p, "captured")
+        case LeadQualified():
+            _lead_status(data, p, "qualified")
+        case LeadDisqualified():
+            _lead_status(data, p, "disqualified")
+        case LeadConverted():
+            if whose == event.lead_customer_id and whose != event.customer_id:
+                data["converted_into"] = event.customer_id
+                _lead_status(data, p, "converted")
+            else:
+                data["lead_ids"] = _union(p.lead_ids, [str(event.lead_id)])
+                data["contact_ids"] = _union(p.contact_ids, [str(event.contact_id)])
+                data["became_customer_at"] = _min(p.became_customer_at, at)
+                if whose == event.lead_customer_id:  # converted in place
+                    _lead_status(data, p, "converted")
+        case RecordsMerged():
+            if whose == event.merged_customer_id and whose != event.customer_id:
+                data["merged_into"] = event.customer_id
+            else:
+                data["merged_from"] = _union(p.merged_from, [event.merged_customer_id])
+        case OpportunityOpened():
+            opportunities = dict(p.open_opportunities)
+            opportunities[str(event.opportunity_id)] = OpportunityView(
+                title=event.title,
+                stage=event.stage,
+                amount=event.amount,
+                probability=event.probability,
+                owner_id=event.owner_id,
+            )
+            data["open_opportunities"] = opportunities
+        case DealStageChanged():
+            changes: dict[str, object] = {"stage": event.to_stage}
+            if event.probability is not None:
+                changes["probability"] = event.probability
+            _update_opportunity(data, p, str(event.opportunity_id), **changes)
+        case OpportunityAssigned():
+            _update_opportunity(data, p, str(event.opportunity_id), owner_id=event.owner_id)
+        case OpportunityWon():
+            _close_opportunity(data, p, str(event.opportunity_id), "won")
+        case OpportunityLost():
+            _close_opportunity(data, p, str(event.opportunity_id), "lost")
+            data["last_lost_at"] = _max(p.last_lost_at, at)
+        case OpportunityReopened():
+            key = str(event.opportunity_id)
+            closed = dict(p.closed_opportunities)
+            closed.pop(key, None)
+            data["closed_opportunities"] = closed
+            opportunities = dict(p.open_opportunities)
+            opportunities[key] = opportunities.get(key, OpportunityView()).model_copy(
+                update={"stage": event.to_stage}
+            )
+            data["open_opportunities"] = opportunities
+        case OrderPlaced():
+            _order(
+                data,
+                p,
+                str(event.order_id),
+                placed_at=at,
+                total=event.total,
+                from_order=True,
+                channel=event.channel,
+            )
+        case PurchaseMade():
+            _order(
+                data, p, str(event.order_id), placed_at=at, total=event.total, channel=event.channel
+            )
+        case OrderDelivered():
+            _order(data, p, str(event.order_id), delivered_at=at)
+        case OrderCancelled():
+            _order(data, p, str(event.order_id), cancelled_at=at)
+        case OrderReturned():
+            _order(data, p, str(event.order_id), returned_at=at, defective=event.defective)
+            if event.defective:
+                data["last_defective_return_at"] = _max(p.last_defective_return_at, at)
+        case ComplaintFiled():
+            data["open_cases"] = _union(p.open_cases, [str(event.case_id)])
+            data["last_complaint_at"] = _max(p.last_complaint_at, at)
+        case QuoteAccepted() | QuoteIssued() | QuoteApproved():
+            pass
+        case ActivityLogged() | FollowUpScheduled() | FollowUpDue():
+            pass
+
+
+def _register(
+    data: dict[str, object],
+    p: Profile,
+    kind: Kind,
+    at: datetime,
+    display_name: str,
+    company_name: str | None,
+    owner_id: str | None,
+) -> None:
+    if _KIND_RANK[kind] > _KIND_RANK[p.kind]:
+        data["kind"] = kind
+    candidate = MainRecord(
+        rank=_KIND_RANK[kind],
+        at=at,
+        display_name=display_name,
+        company_name=company_name,
+        owner_id=owner_id,
+    )
+    current = p.main_record
+    if current is None or (candidate.rank, -candidate.at.timestamp(), candidate.display_name) > (
+        current.rank,
+        -current.at.timestamp(),
+        current.display_name,
+    ):
+        data["main_record"] = candidate
+
+
+def _identity(
+    data: dict[str, object],
+    p: Profile,
+    tax_id: TaxId | None,
+    phones: list[str],
+    emails: list[str],
+    address: Address | None,
+) -> None:
+    if tax_id is not None:
+        view = TaxIdView(scheme=tax_id.scheme, number=tax_id.number, country=tax_id.country)
+        found = {(t.scheme, t.number): t for t in [*p.tax_ids, view]}
+        data["tax_ids"] = [found[k] for k in sorted(found)]
+    data["phones"] = _union(p.phones, phones)
+    data["emails"] = _union(p.emails, [e.strip().lower() for e in emails])
+    main = data.get("main_record")
+    place = None
+    if address is not None and (address.city or address.state or address.country):
+        place = Place(city=address.city, state=address.state, country=address.country)
+        places = {_place_key(x): x for x in [*p.addresses, place]}
+        data["addresses"] = [places[k] for k in sorted(places)]
+    if isinstance(main, MainRecord) and main is not p.main_record:
+        # this registration became the main record: its address is the main address
+        data["main_record"] = main.model_copy(update={"address": place})
+
+
+def _lead_status(data: dict[str, object], p: Profile, status: LeadStatus) -> None:
+    if p.lead_status is None or _LEAD_RANK[status] > _LEAD_RANK[p.lead_status]:
+        data["lead_status"] = status
+
+
+def _update_opportunity(data: dict[str, object], p: Profile, key: str, **changes: object) -> None:
+    if key in p.closed_opportunities:
+        return  # a late change of a closed deal does not reopen it
+    opportunities = dict(p.open_opportunities)
+    opportunities[key] = opportunities.get(key, OpportunityView()).model_copy(update=changes)
+    data["open_opportunities"] = opportunities
+
+
+def _close_opportunity(
+    data: dict[str, object], p: Profile, key: str, outcome: Literal["won", "lost"]
+) -> None:
+    opportunities = dict(p.open_opportunities)
+    opportunities.pop(key, None)
+    data["open_opportunities"] = opportunities
+    data["closed_opportunities"] = {**p.closed_opportunities, key: outcome}
+
+
+def _order(
+    data: dict[str, object],
+    p: Profile,
+    key: str,
+    *,
+    placed_at: datetime | None = None,
+    delivered_at: datetime | None = None,
+    cancelled_at: datetime | None = None,
+    returned_at: datetime | None = None,
+    defective: bool = False,
+    total: Money | None = None,
+    from_order: bool = False,
+    channel: str | None = None,
+) -> None:
+    old = p.orders.get(key, OrderView())
+    keep_total = old.total is not None and (old.total_from_order or not from_order)
+    new = OrderView(
+        total=old.total if keep_total else total,
+        total_from_order=old.total_from_order or from_order,
+        channel=old.channel
+        if (old.channel and (old.total_from_order or not from_order))
+        else (channel or old.channel),
+        placed_at=_min(old.placed_at, placed_at),
+        delivered_at=_min(old.delivered_at, delivered_at),
+        cancelled_at=_min(old.cancelled_at, cancelled_at),
+        returned_at=_min(old.returned_at, returned_at),
+        defective=old.defective or defective,
+    )
+    status: OrderStatus = (
+        "returned"
+        if new.returned_at
+        else "cancelled"
+        if new.cancelled_at
+        else "delivered"
+        if new.delivered_at
+        else "placed"
+        if new.placed_at
+        else "unknown"
+    )
+    data["orders"] = {**p.orders, key: new.model_copy(update={"status": status})}
+
+
+def _interaction(data: dict[str, object], at: datetime, summary: str) -> None:
+    last = data["last_interaction_at"]
+    last_summary = data["last_interaction_summary"] or ""
+    assert last is None or isinstance(last, datetime)
+    assert isinstance(last_summary, str)
+    if last is None or (at, summary) > (last, last_summary):
+        data["last_interaction_at"] = at
+        data["last_interaction_summary"] = summary
+
+
+def _derive(data: dict[str, object]) -> None:
+    """Everything computed from the facts: names, totals, dates, stage."""
+    main = data["main_record"]
+    if isinstance(main, MainRecord):
+        data["display_name"] = main.display_name
+        data["company_name"] = main.company_name
+        data["owner_id"] = main.owner_id
+        addresses = data["addresses"]
+        assert isinstance(addresses, list)
+        data["address"] = main.address or (addresses[0] if addresses else None)
+    cases = data["open_cases"]
+    assert isinstance(cases, list)
+    data["open_complaints"] = len(cases)
+
+    orders = data["orders"]
+    assert isinstance(orders, dict)
+    counted = [o for o in orders.values() if o.placed_at is not None and o.cancelled_at is None]
+    ltv: dict[str, Decimal] = {}
+    for order in counted:
+        if order.returned_at is None and order.total is not None:
+            currency = order.total.currency
+            ltv[currency] = ltv.get(currency, Decimal(0)) + order.total.amount
+    data["lifetime_value"] = dict(sorted(ltv.items()))
+    placed = [o.placed_at for o in counted]
+    first_order_at = min(placed) if placed else None
+    last_order_at = max(placed) if placed else None
+    data["first_order_at"] = first_order_at
+    data["last_order_at"] = last_order_at
+    data["lifecycle"] = _stage(data, counted, first_order_at, last_order_at)
+
+
+def _stage(
+    data: dict[str, object],
+    counted: list[OrderView],
+    first_order_at: datetime | None,
+    last_order_at: datetime | None,
+) -> Stage:
+    latest = data["updated_at"]
+    lost = data["last_lost_at"]
+    defective = data["last_defective_return_at"]
+    complaint = data["last_complaint_at"]
+    assert isinstance(latest, datetime)
+    if first_order_at is not None and last_order_at is not None:
+        if isinstance(lost, datetime) and lost > first_order_at and lost > last_order_at:
+            return "win_back"
+        if latest - last_order_at >= DORMANT_AFTER:
+            return "win_back"
+        if isinstance(defective, datetime) and defective >= last_order_at:
+            return "at_risk"
+        if isinstance(complaint, datetime) and complaint >= last_order_at:
+            return "at_risk"
+        if len(counted) >= 2:
+            return "active"
+        only = counted[0]
+        if only.delivered_at is not None or only.returned_at is not None:
+            return "first_order_delivered"
+        return "first_order"
+    if data["became_customer_at"] is not None:
+        return "new_customer"
+    return "prospect"
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _min(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _max(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _union(current: Iterable[str], more: Iterable[str]) -> list[str]:
+    return sorted({*current, *(m for m in more if m)})
+
+
+def _place_key(place: Place) -> tuple[str, str, str]:
+    return (place.country or "", place.state or "", place.city or "")
+
+
+def _money(money: Money) -> str:
+    return f"{money.amount} {money.currency}"

@@ -1,0 +1,92 @@
+"""Customer 360 projector: fold each event into the profile of every customer it names.
+
+Runs inside the consumer's transaction (``services.platform.consumer``): the inbox has
+already made redeliveries harmless, so nothing is deduplicated here. The profile row is
+locked (``FOR UPDATE``), evolved with the pure reducer and written back whole, with every
+search column derived from the profile in ``columns`` - the one place that mapping lives.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from projections.customer360.profile import Profile, affected_customers, evolve
+from services.platform.consumer import ConsumedEvent
+from services.platform.db import Connection
+
+SCHEMA_SQL = Path(__file__).with_name("schema.sql")
+GROUP = "projection.customer360"
+
+_UPSERT = """
+INSERT INTO customer_profiles (customer_id, profile, display_name, search_text,
+    phones_digits, tax_numbers, emails, city, state, country, lifecycle, owner_id,
+    merged_into, lifetime_value, updated_at)
+VALUES ($1, $2::jsonb, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15)
+ON CONFLICT (customer_id) DO UPDATE SET
+    profile = excluded.profile, display_name = excluded.display_name,
+    search_text = excluded.search_text, phones_digits = excluded.phones_digits,
+    tax_numbers = excluded.tax_numbers, emails = excluded.emails, city = excluded.city,
+    state = excluded.state, country = excluded.country, lifecycle = excluded.lifecycle,
+    owner_id = excluded.owner_id, merged_into = excluded.merged_into,
+    lifetime_value = excluded.lifetime_value, updated_at = excluded.updated_at
+"""
+
+
+async def project(conn: Connection, event: ConsumedEvent) -> None:
+    """Apply one consumed event to the profiles it concerns (none: skipped).
+
+    The parameter is named ``event`` as in ``services.platform.consumer.Handler``, so the
+    function type-checks as a handler.
+    """
+    fact, envelope = event.event, event.envelope
+    # Sorted ids: two merges touching the same pair lock their rows in the same order.
+    for customer_id in affected_customers(fact, envelope.customerid):
+        stored = await conn.fetchval(
+            "SELECT profile FROM customer_profiles WHERE customer_id = $1 FOR UPDATE",
+            customer_id,
+        )
+        before = Profile.model_validate_json(stored) if stored is not None else None
+        after = evolve(before, fact, envelope.time, customer_id=customer_id)
+        await conn.execute(_UPSERT, *columns(after))
+
+
+def columns(profile: Profile) -> tuple[Any, ...]:
+    """The row of ``customer_profiles`` for ``profile``, in ``_UPSERT``'s order."""
+    phones_digits = [phone.lstrip("+") for phone in profile.phones]
+    tax_numbers = [tax.number for tax in profile.tax_ids]
+    place = profile.address
+    return (
+        profile.customer_id,
+        profile.model_dump_json(),
+        profile.display_name,
+        search_text(profile),
+        phones_digits,
+        tax_numbers,
+        list(profile.emails),
+        place.city if place else None,
+        place.state if place else None,
+        place.country if place else None,
+        profile.lifecycle,
+        profile.owner_id,
+        profile.merged_into,
+        orjson.dumps({c: str(v) for c, v in profile.lifetime_value.items()}).decode(),
+        profile.updated_at,
+    )
+
+
+def search_text(profile: Profile) -> str:
+    """Everything a person may type to find the customer, one line (accents kept:
+    the index and the queries compare ``lower(crm_unaccent(...))``)."""
+    parts: list[str] = []
+    for value in (profile.display_name, profile.company_name, *profile.person_names):
+        if value and value not in parts:
+            parts.append(value)
+    for place in profile.addresses:
+        parts += [p for p in (place.city, place.state, place.country) if p]
+    parts += profile.emails
+    parts += [tax.number for tax in profile.tax_ids]
+    parts += [phone.lstrip("+") for phone in profile.phones]
+    return " ".join(parts)

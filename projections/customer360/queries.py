@@ -1,0 +1,152 @@
+"""Reads of the customer 360 model: one profile, and search for inbound identification.
+
+Search takes what a person types - a name with or without accents, part of a company
+name, a city or state, a tax id with or without punctuation, a phone in any format, an
+e-mail - and returns the best matches first. A hit on a merged profile counts for its
+survivor (one hop), so a merged record is never returned but its data still finds the
+customer.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+import phonenumbers
+
+from services.platform.db import Connection
+
+PHONE_REGIONS = ("BR", "AR")
+"""Regions a national phone number is read in, in turn."""
+
+MIN_PHONE_DIGITS = 8
+"""A phone typed without area or country code still matches on its last digits."""
+
+MAX_WORDS = 8
+
+# Weights: an exact identifier beats any fuzzy name match (whose similarity is <= 1.5).
+_TAX_SCORE, _EMAIL_SCORE, _PHONE_SCORE, _PHONE_SUFFIX_SCORE = 4.0, 4.0, 3.5, 3.0
+
+_NORM = "lower(public.crm_unaccent(p.search_text))"
+
+
+async def get_profile(conn: Connection, customer_id: str) -> dict[str, Any] | None:
+    """The profile as JSON (``Profile.model_dump(mode="json")``), or ``None``."""
+    stored = await conn.fetchval(
+        "SELECT profile FROM customer_profiles WHERE customer_id = $1", customer_id
+    )
+    if stored is None:
+        return None
+    found: dict[str, Any] = orjson.loads(stored)
+    return found
+
+
+async def search(conn: Connection, text: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    """Customers matching ``text``, best score first.
+
+    Each: customer_id, display_name, company_name, city, state, lifecycle, score.
+    """
+    text = text.strip()[:300]
+    limit = max(1, min(limit, 200))
+    params: list[Any] = []
+
+    def param(value: Any) -> str:
+        params.append(value)
+        return f"${len(params)}"
+
+    conditions: list[str] = []
+    scores: list[str] = []
+
+    words = [w for w in re.findall(r"[\w@.+'-]+", text) if len(w) >= 2][:MAX_WORDS]
+    if words:
+        likes = " AND ".join(
+            f"{_NORM} LIKE lower(public.crm_unaccent({param('%' + _escape_like(w) + '%')}::text))"
+            for w in words
+        )
+        conditions.append(f"({likes})")
+        scores.append(f"CASE WHEN {likes} THEN 0.5 ELSE 0 END")
+        # Fuzzy matching is for names and places; an e-mail, a tax id or a phone typed
+        # whole should find that one customer, not everyone with similar characters.
+        if "@" not in text and any(c.isalpha() for c in text):
+            q = f"lower(public.crm_unaccent({param(' '.join(words))}::text))"
+            conditions.append(f"{q} <% {_NORM}")
+            scores.append(f"word_similarity({q}, {_NORM})")
+
+    compact = re.sub(r"[^0-9A-Za-z]", "", text).upper()
+    if 11 <= len(compact) <= 14 and any(c.isdigit() for c in compact):
+        cond = f"p.tax_numbers @> ARRAY[{param(compact)}::text]"
+        conditions.append(cond)
+        scores.append(f"CASE WHEN {cond} THEN {_TAX_SCORE} ELSE 0 END")
+
+    if "@" in text:
+        cond = f"p.emails @> ARRAY[{param(text.lower())}::text]"
+        conditions.append(cond)
+        scores.append(f"CASE WHEN {cond} THEN {_EMAIL_SCORE} ELSE 0 END")
+
+    digits = re.sub(r"\D", "", text)
+    if len(digits) >= MIN_PHONE_DIGITS:
+        phones = phone_candidates(text)
+        if phones:
+            cond = f"p.phones_digits && {param(phones)}::text[]"
+            conditions.append(cond)
+            scores.append(f"CASE WHEN {cond} THEN {_PHONE_SCORE} ELSE 0 END")
+        # The trigram index narrows the rows; the array check makes it a phone's suffix.
+        d = param(digits)
+        cond = (
+            f"({_NORM} LIKE '%' || {d} || '%' AND EXISTS ("
+            f"SELECT 1 FROM unnest(p.phones_digits) AS x(n) WHERE right(x.n, length({d})) = {d}))"
+        )
+        conditions.append(cond)
+        scores.append(f"CASE WHEN {cond} THEN {_PHONE_SUFFIX_SCORE} ELSE 0 END")
+
+    if not conditions:
+        return []
+    sql = f"""
+        WITH hits AS (
+            SELECT coalesce(p.merged_into, p.customer_id) AS target,
+                   ({" + ".join(scores)})::float8 AS score
+            FROM customer_profiles p
+            WHERE {" OR ".join(conditions)}
+        )
+        SELECT t.customer_id, t.display_name, t.profile->>'company_name' AS company_name,
+               t.city, t.state, t.lifecycle, max(h.score) AS score
+        FROM hits h JOIN customer_profiles t ON t.customer_id = h.target
+        WHERE t.merged_into IS NULL
+        GROUP BY t.customer_id
+        ORDER BY score DESC, t.display_name, t.customer_id
+        LIMIT {param(limit)}
+    """
+    rows = await conn.fetch(sql, *params)
+    return [dict(row) for row in rows]
+
+
+def _e164(text: str, region: str) -> str | None:
+    """The number in E.164 if ``text`` is a valid phone number read in ``region``."""
+    try:
+        parsed = phonenumbers.parse(text, region or None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_candidates(text: str) -> list[str]:
+    """E.164 digits (no "+") ``text`` may be: as typed, and read in each of PHONE_REGIONS."""
+    found: list[str] = []
+    regions = ("",) if text.lstrip().startswith("+") else PHONE_REGIONS
+    for region in regions:
+        number = _e164(text, region)
+        if number is None:
+            continue
+        if number[1:] not in found:
+            found.append(number[1:])
+    digits = re.sub(r"\D", "", text)
+    if digits not in found:
+        found.append(digits)
+    return found
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
