@@ -15,6 +15,7 @@ BENCHMARKS = {
     "end_to_end": backbone.bench_end_to_end,
     "sales_api": sales.bench_sales_api,
     "replay": projections.bench_replay,
+    "search": projections.bench_search,
 }
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer
 
-from bench.common import Endpoints
+from bench.common import Endpoints, percentile
 from contracts.envelope import CloudEvent, partition_key
 from contracts.events.sales import PurchaseMade
 from contracts.money import Money
@@ -133,4 +133,88 @@ async def bench_replay(ep: Endpoints, count: int = 1_000_000) -> dict[str, Any]:
         "target": ">= 0.3 of baseline",
         "target_met": rate / bare_rate >= 0.3,
         "parameters": {"events": total, "rows": rows, "partitions": 6, "customers": 50_000},
+    }
+
+
+# --------------------------------------------------------------------------- search
+FIRST = ["José", "Maria", "João", "Ana", "Luiz", "Juliana", "Carlos", "Fernanda", "Martín",
+         "Sofía", "Lucía", "Mateo", "Valentina", "Pedro", "Camila", "Rafael"]  # fmt: skip
+LAST = ["da Silva", "Santos", "Oliveira", "Souza", "Pereira", "Gómez", "Fernández",
+        "Rodríguez", "López", "Almeida", "Costa", "Ribeiro", "Martins", "Carvalho"]  # fmt: skip
+CITIES = [("São Paulo", "SP", "BR"), ("Rio de Janeiro", "RJ", "BR"), ("Curitiba", "PR", "BR"),
+          ("Porto Alegre", "RS", "BR"), ("Buenos Aires", "BA", "AR"),
+          ("Córdoba", "CB", "AR")]  # fmt: skip
+
+_FILL_PROFILES = """
+INSERT INTO customer_profiles (customer_id, profile, display_name, search_text, phones_digits,
+    tax_numbers, emails, city, state, country, lifecycle, updated_at)
+SELECT 'c-' || n, '{}'::jsonb, name, name || ' ' || company || ' ' || city || ' ' || state
+       || ' ' || email || ' ' || tax || ' ' || phone,
+       ARRAY[phone], ARRAY[tax], ARRAY[email], city, state, country, 'active', now()
+FROM (
+    SELECT n,
+           ($1::text[])[1 + n % array_length($1, 1)] || ' '
+               || ($2::text[])[1 + (n / 7) % array_length($2, 1)] || ' ' || n AS name,
+           'Empresa ' || (n % 50000) || ' Ltda' AS company,
+           ($3::text[])[1 + n % array_length($3, 1)] AS city,
+           ($4::text[])[1 + n % array_length($4, 1)] AS state,
+           ($5::text[])[1 + n % array_length($5, 1)] AS country,
+           'cliente' || n || '@exemplo.com.br' AS email,
+           lpad(n::text, 14, '0') AS tax,
+           '55119' || lpad(n::text, 8, '0') AS phone
+    FROM generate_series($6::int, $7::int) AS n
+) AS g
+"""
+
+
+async def bench_search(ep: Endpoints, customers: int = 1_000_000, queries: int = 400):
+    """Customer search p99 over ``customers`` profiles, next to a primary-key lookup."""
+    from projections.customer360.projector import SCHEMA_SQL
+    from projections.customer360.queries import search
+    from services.platform.db import apply_sql, create_pool
+
+    schema = "bench_search"
+    pool = await create_pool(ep.database_url, schema, max_size=2)
+    try:
+        await apply_sql(pool, schema, [SCHEMA_SQL])
+        have = await pool.fetchval("SELECT count(*) FROM customer_profiles")
+        if have < customers:  # filled once, reused by later runs
+            await pool.execute("TRUNCATE customer_profiles")
+            for start in range(0, customers, 100_000):
+                await pool.execute(
+                    _FILL_PROFILES, FIRST, LAST, [c[0] for c in CITIES], [c[1] for c in CITIES],
+                    [c[2] for c in CITIES], start, min(customers, start + 100_000) - 1,
+                )  # fmt: skip
+            await pool.execute("ANALYZE customer_profiles")
+        samples = [
+            "jose silva 4242", "maria oliveira 777", "empresa 4242", "(11) 9000-0123",
+            "cliente98765@exemplo.com.br", "00000000054321", "sao paulo juliana 1234",
+        ]  # fmt: skip
+        ours: list[float] = []
+        bare: list[float] = []
+        async with pool.acquire() as conn:
+            for i in range(queries):
+                text = samples[i % len(samples)]
+                started = time.perf_counter()
+                await search(conn, text, limit=20)
+                ours.append((time.perf_counter() - started) * 1000)
+                started = time.perf_counter()
+                await conn.fetchrow(
+                    "SELECT * FROM customer_profiles WHERE customer_id = $1", f"c-{i * 997}"
+                )
+                bare.append((time.perf_counter() - started) * 1000)
+    finally:
+        await pool.close()
+    p99, b99 = percentile(ours, 99), percentile(bare, 99)
+    return {
+        "metric": "customer search p99 (names, accents, phones, tax ids, e-mails)",
+        "unit": "ms",
+        "value": round(p99, 2),
+        "p50_ms": round(percentile(ours, 50), 2),
+        "baseline": "primary-key lookup of one profile on the same table",
+        "baseline_value": round(b99, 2),
+        "ratio": round(p99 / b99, 1),
+        "target": "p99 < 50 ms",
+        "target_met": p99 < 50,
+        "parameters": {"customers": customers, "queries": queries, "samples": samples},
     }

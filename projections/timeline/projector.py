@@ -1,73 +1,282 @@
-"""Timeline projector: every event that names a customer becomes one timeline entry."""
+"""Timeline projector: every event that names a customer becomes one timeline entry.
+
+An entry records when the fact occurred (the CloudEvent ``time``), which bounded context
+it belongs to (the event class's), whether it came from this CRM or from another system
+(``origin``: events read from an external topic are ``external``), the channel it
+happened on, a line a person reads, who did it, and the records it links to.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 from contracts.events.sales import (
+    AccountRegistered,
     ActivityLogged,
+    ContactRegistered,
     DealStageChanged,
     FollowUpDue,
+    FollowUpScheduled,
+    LeadCaptured,
+    LeadConverted,
+    LeadDisqualified,
+    LeadQualified,
     OpportunityAssigned,
     OpportunityLost,
     OpportunityOpened,
+    OpportunityReopened,
+    OpportunityWon,
+    OrderCancelled,
+    OrderDelivered,
+    OrderPlaced,
+    OrderReturned,
     PurchaseMade,
+    QuoteAccepted,
+    QuoteApproved,
+    QuoteIssued,
+    RecordsMerged,
 )
 from contracts.events.support import ComplaintFiled
+from contracts.money import Money
 from contracts.registry import DomainEvent
+from contracts.topics import EXTERNAL
 from services.platform.consumer import ConsumedEvent
 from services.platform.db import Connection
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 GROUP = "projection.timeline"
 
+LINK_FIELDS: tuple[str, ...] = (
+    "opportunity_id",
+    "order_id",
+    "quote_id",
+    "case_id",
+    "lead_id",
+    "account_id",
+    "contact_id",
+    "follow_up_id",
+)
+"""Ids of other records an entry points at, looked up in the payload (and one level down)."""
+
+ACTOR_FIELDS: tuple[str, ...] = ("actor_id", "approved_by", "qualified_by", "merged_by", "owner_id")
+"""Who did it, in order of preference: an explicit actor before an owner."""
+
+_FREE_TEXT_LIMIT = 160
+
+
+def _words(value: str) -> str:
+    return value.replace("_", " ")
+
+
+def _money(value: Money) -> str:
+    return f"{value.amount:,} {value.currency}"
+
+
+def _clip(text: str) -> str:
+    """Free text on one line, cut short: the payload keeps the whole."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _FREE_TEXT_LIMIT else flat[: _FREE_TEXT_LIMIT - 1] + "…"
+
+
+def _short(value: object) -> str:
+    """The first block of a UUID: enough for a person to tell records apart on one page."""
+    return str(value).split("-", 1)[0]
+
+
+def _when(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _via(channel: str) -> str:
+    return "directly" if channel == "direct" else f"via {_words(channel)}"
+
+
+def _with(text: str, detail: str | None) -> str:
+    return f"{text}: {_clip(detail)}" if detail else text
+
 
 def summarize(event: DomainEvent) -> str:
-    """A line a person reads on the timeline."""
+    """A line a person reads on the timeline, in English."""
     match event:
-        case OpportunityOpened():
-            return (
-                f"Opportunity opened: {event.title} ({event.amount.amount} {event.amount.currency})"
+        # ---------------------------------------------------------------- customers
+        case AccountRegistered():
+            return f"Account registered: {event.name} ({_words(event.kind)})"
+        case ContactRegistered():
+            name = f"{event.first_name} {event.last_name}".strip()
+            return f"Contact registered: {name}" + (
+                f", {event.job_title}" if event.job_title else ""
             )
-        case DealStageChanged():
-            text = f"Deal moved from {event.from_stage} to {event.to_stage}"
-            return f"{text}: {event.reason}" if event.reason else text
-        case PurchaseMade():
-            return f"Purchase made: {event.total.amount} {event.total.currency} ({event.channel})"
-        case ComplaintFiled():
-            return f"Complaint filed via {event.channel}: {event.subject}"
+        case RecordsMerged():
+            text = (
+                f"Duplicate {event.kind} records merged ({_short(event.merged_id)} "
+                f"into {_short(event.survivor_id)})"
+            )
+            return _with(text, event.reason)
+        # -------------------------------------------------------------------- leads
+        case LeadCaptured():
+            who = f"{event.name} ({event.company})" if event.company else event.name
+            return f"Lead captured from {_words(event.source)}: {who}"
+        case LeadQualified():
+            text = "Lead qualified as interested"
+            if event.qualified_by:
+                text += f" by {event.qualified_by}"
+            return _with(text, event.notes)
+        case LeadDisqualified():
+            return _with("Lead disqualified", event.reason)
+        case LeadConverted():
+            text = "Lead converted into a customer"
+            return f"{text}, with an opportunity" if event.opportunity_id else text
+        # ------------------------------------------------------------ opportunities
+        case OpportunityOpened():
+            return f"Opportunity opened: {event.title} ({_money(event.amount)})"
         case OpportunityAssigned():
-            return f"Deal assigned to {event.owner_id} ({event.rule.replace('_', ' ')})"
+            rule = _words(event.rule)
+            if event.previous_owner_id:
+                text = f"Opportunity reassigned from {event.previous_owner_id} to {event.owner_id}"
+            else:
+                text = f"Opportunity assigned to {event.owner_id}"
+            return f"{text} ({rule}, team {event.team})" if event.team else f"{text} ({rule})"
+        case DealStageChanged():
+            # Stage names stay as the pipeline spells them: they are what people filter by.
+            return _with(f"Deal moved from {event.from_stage} to {event.to_stage}", event.reason)
+        case OpportunityWon():
+            return f"Opportunity won: {_money(event.amount)}"
         case OpportunityLost():
-            return f"Deal lost ({event.reason.replace('_', ' ')}): {event.details}"
+            text = f"Opportunity lost ({_words(event.reason)})"
+            if event.competitor:
+                text = f"Opportunity lost to {event.competitor} ({_words(event.reason)})"
+            return _with(text, event.details)
+        case OpportunityReopened():
+            return _with(f"Opportunity reopened at {event.to_stage}", event.reason)
+        # ------------------------------------------------------------------- quotes
+        case QuoteIssued():
+            text = f"Quote {_short(event.quote_id)} v{event.quote_version} issued: "
+            text += _money(event.totals.total)
+            if event.valid_until:
+                text += f", valid until {event.valid_until.isoformat()}"
+            return text + (" (needs approval)" if event.requires_approval else "")
+        case QuoteApproved():
+            return (
+                f"Quote {_short(event.quote_id)} v{event.quote_version} "
+                f"approved by {event.approved_by}"
+            )
+        case QuoteAccepted():
+            return (
+                f"Quote {_short(event.quote_id)} v{event.quote_version} accepted by the customer: "
+                f"{_money(event.total)}"
+            )
+        # ------------------------------------------------------------------- orders
+        case PurchaseMade():
+            return f"Purchase of {_money(event.total)} {_via(event.channel)}"
+        case OrderPlaced():
+            items = sum((line.quantity for line in event.lines), Decimal(0))
+            count = f"{items.normalize():f} item" + ("" if items == 1 else "s")
+            return (
+                f"Order {_short(event.order_id)} placed {_via(event.channel)}: "
+                f"{count}, {_money(event.total)}"
+            )
+        case OrderDelivered():
+            return f"Order {_short(event.order_id)} delivered"
+        case OrderCancelled():
+            return _with(f"Order {_short(event.order_id)} cancelled", event.reason)
+        case OrderReturned():
+            text = f"Order {_short(event.order_id)} returned"
+            return _with(f"{text} as defective" if event.defective else text, event.reason)
+        # ------------------------------------------------------ activities & follow-ups
         case ActivityLogged():
-            return f"{event.kind.capitalize()}: {event.subject}"
+            text = f"{event.kind.capitalize()}: {_clip(event.subject)}"
+            if event.duration_minutes is not None:
+                text += f" ({event.duration_minutes} min)"
+            return f"{text}, outcome: {_clip(event.outcome)}" if event.outcome else text
+        case FollowUpScheduled():
+            return (
+                f"Follow-up scheduled for {event.owner_id} on {_when(event.due_at)}: "
+                f"{_clip(event.subject)}"
+            )
         case FollowUpDue():
-            return f"Follow-up due for {event.owner_id}: {event.subject}"
-    # Every other event: its type in words ("crm.sales.order_delivered" -> "Order delivered").
+            return f"Follow-up due for {event.owner_id}: {_clip(event.subject)}"
+        # ------------------------------------------------------------------ support
+        case ComplaintFiled():
+            text = f"Complaint filed via {event.channel}"
+            if event.severity != "normal":
+                text += f" ({event.severity} severity)"
+            return f"{text}: {_clip(event.subject)}"
+    # An event type this projector does not know yet: its type in words.
     return event.event_type.rsplit(".", 1)[-1].replace("_", " ").capitalize()
 
 
+def channel_of(event: DomainEvent) -> str:
+    """Where the interaction happened: the event's own channel or kind, else its context."""
+    if isinstance(event, ActivityLogged):
+        return event.kind
+    channel = getattr(event, "channel", None)
+    return channel if isinstance(channel, str) and channel else event.context
+
+
+def actor_of(event: DomainEvent) -> str | None:
+    """Who did it, where the event says."""
+    for name in ACTOR_FIELDS:
+        value = getattr(event, name, None)
+        if value is not None:
+            return str(value)
+    return None
+
+
+def links_of(payload: Mapping[str, Any]) -> dict[str, str]:
+    """Ids of related records in a JSON payload; top-level fields win over nested ones."""
+    links: dict[str, str] = {}
+    nested = [value for value in payload.values() if isinstance(value, Mapping)]
+    for source in (payload, *nested):
+        for name in LINK_FIELDS:
+            value = source.get(name)
+            if value is not None and name not in links:
+                links[name] = str(value)
+    return links
+
+
+def origin_of(topic: str) -> str:
+    """``external`` for a topic other systems publish to, ``internal`` otherwise.
+
+    The topic, not the self-declared CloudEvent source, says who published: only other
+    systems write to ``crm.external.events``. Any topic with an ``external`` segment in
+    its dotted name counts too, so that tests and tenants can run their own.
+    """
+    return "external" if topic == EXTERNAL.name or "external" in topic.split(".") else "internal"
+
+
 async def project(conn: Connection, consumed: ConsumedEvent) -> None:
-    customer = consumed.envelope.customerid or consumed.event.customer()
+    event = consumed.event
+    env = consumed.envelope
+    customer = env.customerid or event.customer()
     if customer is None:
         return
-    env = consumed.envelope
+    payload = event.model_dump(mode="json")
     await conn.execute(
         """
         INSERT INTO timeline_entries (event_source, event_id, customer_id, occurred_at, context,
-            event_type, summary, stream_id, stream_version, correlation_id, payload)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)
+            origin, channel, event_type, summary, actor, links, stream_id, stream_version,
+            correlation_id, payload)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15::jsonb)
         """,
         env.source,
         env.id,
         customer,
         env.time,
-        consumed.event.context,
+        event.context,
+        origin_of(consumed.topic),
+        channel_of(event),
         env.type,
-        summarize(consumed.event),
+        summarize(event),
+        actor_of(event),
+        orjson.dumps(links_of(payload)).decode(),
         env.streamid,
         env.streamversion,
         env.correlationid,
-        consumed.event.model_dump_json(),
+        orjson.dumps(payload).decode(),
     )

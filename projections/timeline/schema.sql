@@ -1,20 +1,40 @@
+-- The unified customer timeline: one row per event that names a customer.
+--
+-- A change to this file changes the projection's layout digest: the projector then
+-- rebuilds a new version from offset 0 and swaps it in (services/platform/projection.py),
+-- so no migration is written here.
+
 CREATE TABLE IF NOT EXISTS timeline_entries (
-    event_source   text        NOT NULL,
-    event_id       text        NOT NULL,
+    event_source   text        NOT NULL,  -- CloudEvent source, e.g. /crm/sales, urn:shop:loja-1
+    event_id       text        NOT NULL,  -- CloudEvent id
     customer_id    text        NOT NULL,
-    occurred_at    timestamptz NOT NULL,
-    context        text        NOT NULL,
+    occurred_at    timestamptz NOT NULL,  -- CloudEvent time: when the fact happened
+    context        text        NOT NULL,  -- the event class's bounded context (sales, support …)
+    origin         text        NOT NULL CHECK (origin IN ('internal', 'external')),
+    channel        text        NOT NULL,  -- phone, web, call, email … else the context
     event_type     text        NOT NULL,
     summary        text        NOT NULL,
+    actor          text,
+    links          jsonb       NOT NULL DEFAULT '{}',
     stream_id      text,
     stream_version integer,
     correlation_id text,
     payload        jsonb       NOT NULL,
     projected_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
+    -- Tie-break among entries of the same instant, computed once at insert. Each part is
+    -- length-prefixed (or fixed-width), so the key is unique whenever (source, id) is, and
+    -- entries of one stream sort by version. Collation "C": byte order, the same everywhere.
+    sort_key       text COLLATE "C" NOT NULL GENERATED ALWAYS AS (
+        lpad(length(coalesce(stream_id, ''))::text, 3, '0') || coalesce(stream_id, '')
+        || lpad(coalesce(stream_version, 0)::text, 10, '0')
+        || lpad(length(event_source)::text, 3, '0') || event_source
+        || event_id
+    ) STORED,
     -- No ON CONFLICT in the projector: the inbox guarantees once, and a duplicate here
     -- would surface as an error instead of hiding an inbox bug.
     PRIMARY KEY (event_source, event_id)
 );
--- Cursor pagination per customer in occurrence order with a stable tie-break.
+-- Keyset pagination per customer: (occurred_at, sort_key) is the cursor, so a page is an
+-- index range scan however long the customer's timeline is.
 CREATE INDEX IF NOT EXISTS timeline_by_customer
-    ON timeline_entries (customer_id, occurred_at, event_source, event_id);
+    ON timeline_entries (customer_id, occurred_at, sort_key);
