@@ -46,7 +46,34 @@ async def search(conn: Connection, text: str, *, limit: int = 20) -> list[dict[s
     """Customers matching ``text``, best score first.
 
     Each: customer_id, display_name, company_name, city, state, lifecycle, score.
+    Exact matches (every word, tax id, e-mail, phone) are looked up first; the fuzzy
+    trigram match runs only when they found fewer than ``limit`` customers, because on a
+    large table a fuzzy match of a common name hits tens of thousands of rows.
     """
+    exact = await _run_search(conn, text, limit, fuzzy=False)
+    if len(exact) >= limit:
+        return exact
+    fuzzy = await _run_search(conn, text, limit, fuzzy=True)
+    seen = {row["customer_id"] for row in exact}
+    return (exact + [row for row in fuzzy if row["customer_id"] not in seen])[:limit]
+
+
+async def _run_search(
+    conn: Connection, text: str, limit: int, *, fuzzy: bool
+) -> list[dict[str, Any]]:
+    sql, params = build_search_query(text, limit, fuzzy=fuzzy)
+    if not sql:
+        return []
+    rows = await conn.fetch(sql, *params)
+    return [dict(row) for row in rows]
+
+
+CANDIDATES = 200
+"""Rows scored per query at most: enough to rank a page, bounded on any table size."""
+
+
+def build_search_query(text: str, limit: int, *, fuzzy: bool) -> tuple[str, list[Any]]:
+    """The SQL and parameters of one search phase ("" when nothing is searchable)."""
     text = text.strip()[:300]
     limit = max(1, min(limit, 200))
     params: list[Any] = []
@@ -59,33 +86,37 @@ async def search(conn: Connection, text: str, *, limit: int = 20) -> list[dict[s
     scores: list[str] = []
 
     words = [w for w in re.findall(r"[\w@.+'-]+", text) if len(w) >= 2][:MAX_WORDS]
-    if words:
+    # A whole e-mail is an identifier: its exact match (below) says it all, and its common
+    # trigrams ("com", ".br") would make a LIKE over a large table slow. Part of one
+    # ("jose.silva@") is still looked for as text.
+    whole_email = re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text) is not None
+    if words and not fuzzy and not whole_email:
         likes = " AND ".join(
             f"{_NORM} LIKE lower(public.crm_unaccent({param('%' + _escape_like(w) + '%')}::text))"
             for w in words
         )
         conditions.append(f"({likes})")
         scores.append(f"CASE WHEN {likes} THEN 0.5 ELSE 0 END")
-        # Fuzzy matching is for names and places; an e-mail, a tax id or a phone typed
-        # whole should find that one customer, not everyone with similar characters.
-        if "@" not in text and any(c.isalpha() for c in text):
-            q = f"lower(public.crm_unaccent({param(' '.join(words))}::text))"
-            conditions.append(f"{q} <% {_NORM}")
-            scores.append(f"word_similarity({q}, {_NORM})")
+    # Fuzzy matching is for names and places; an e-mail, a tax id or a phone typed whole
+    # should find that one customer, not everyone with similar characters.
+    if words and fuzzy and "@" not in text and any(c.isalpha() for c in text):
+        q = f"lower(public.crm_unaccent({param(' '.join(words))}::text))"
+        conditions.append(f"{q} <% {_NORM}")
+        scores.append(f"word_similarity({q}, {_NORM})")
 
     compact = re.sub(r"[^0-9A-Za-z]", "", text).upper()
-    if 11 <= len(compact) <= 14 and any(c.isdigit() for c in compact):
+    if not fuzzy and 11 <= len(compact) <= 14 and any(c.isdigit() for c in compact):
         cond = f"p.tax_numbers @> ARRAY[{param(compact)}::text]"
         conditions.append(cond)
         scores.append(f"CASE WHEN {cond} THEN {_TAX_SCORE} ELSE 0 END")
 
-    if "@" in text:
+    if not fuzzy and "@" in text:
         cond = f"p.emails @> ARRAY[{param(text.lower())}::text]"
         conditions.append(cond)
         scores.append(f"CASE WHEN {cond} THEN {_EMAIL_SCORE} ELSE 0 END")
 
     digits = re.sub(r"\D", "", text)
-    if len(digits) >= MIN_PHONE_DIGITS:
+    if not fuzzy and len(digits) >= MIN_PHONE_DIGITS:
         phones = phone_candidates(text)
         if phones:
             cond = f"p.phones_digits && {param(phones)}::text[]"
@@ -101,13 +132,14 @@ async def search(conn: Connection, text: str, *, limit: int = 20) -> list[dict[s
         scores.append(f"CASE WHEN {cond} THEN {_PHONE_SUFFIX_SCORE} ELSE 0 END")
 
     if not conditions:
-        return []
+        return "", []
     sql = f"""
         WITH hits AS (
             SELECT coalesce(p.merged_into, p.customer_id) AS target,
                    ({" + ".join(scores)})::float8 AS score
             FROM customer_profiles p
             WHERE {" OR ".join(conditions)}
+            LIMIT {CANDIDATES}
         )
         SELECT t.customer_id, t.display_name, t.profile->>'company_name' AS company_name,
                t.city, t.state, t.lifecycle, max(h.score) AS score
@@ -117,8 +149,7 @@ async def search(conn: Connection, text: str, *, limit: int = 20) -> list[dict[s
         ORDER BY score DESC, t.display_name, t.customer_id
         LIMIT {param(limit)}
     """
-    rows = await conn.fetch(sql, *params)
-    return [dict(row) for row in rows]
+    return sql, params
 
 
 def _e164(text: str, region: str) -> str | None:
