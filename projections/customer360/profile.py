@@ -94,6 +94,7 @@ from contracts.events.sales import (
 from contracts.events.support import ComplaintFiled
 from contracts.money import Money
 from contracts.registry import DomainEvent
+from projections.timeline.projector import summarize  # one wording for both read models
 
 Kind = Literal["account", "contact", "lead", "unknown"]
 Stage = Literal[
@@ -273,33 +274,6 @@ def fold(
     for event, occurred_at in events:
         profile = evolve(profile, event, occurred_at, customer_id=customer_id)
     return profile
-
-
-def summarize(event: DomainEvent) -> str:
-    """One line a person reads as the last interaction."""
-    match event:
-        case OpportunityOpened():
-            return f"Opportunity opened: {event.title} ({_money(event.amount)})"
-        case DealStageChanged():
-            return f"Deal moved from {event.from_stage} to {event.to_stage}"
-        case PurchaseMade():
-            return f"Purchase made: {_money(event.total)} ({event.channel})"
-        case OrderPlaced():
-            return f"Order placed: {_money(event.total)} ({event.channel})"
-        case OrderReturned():
-            return f"Order returned{' (defective)' if event.defective else ''}: {event.reason}"
-        case ComplaintFiled():
-            return f"Complaint filed via {event.channel}: {event.subject}"
-        case OpportunityLost():
-            return f"Deal lost ({event.reason.replace('_', ' ')}): {event.details}"
-        case ActivityLogged():
-            return f"{event.kind.capitalize()}: {event.subject}"
-        case QuoteIssued():
-            return f"Quote issued: {_money(event.totals.total)}"
-    return event.event_type.rsplit(".", 1)[-1].replace("_", " ").capitalize()
-
-
-# ------------------------------------------------------------------------ the reducer
 
 
 def _apply(
@@ -613,7 +587,3 @@ def _union(current: Iterable[str], more: Iterable[str]) -> list[str]:
 
 def _place_key(place: Place) -> tuple[str, str, str]:
     return (place.country or "", place.state or "", place.city or "")
-
-
-def _money(money: Money) -> str:
-    return f"{money.amount} {money.currency}"
