@@ -44,7 +44,7 @@ run: install prereqs
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy contracts services deploy
+	$(BIN)/mypy contracts services projections deploy
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -79,7 +79,7 @@ class ConsumedEvent:
 class Handler(Protocol):
     """Applies one event inside the consumer's open PostgreSQL transaction."""
 
-    async def __call__(self, conn: Connection, event: ConsumedEvent) -> None: ...
+    async def __call__(self, conn: Connection, event: ConsumedEvent, /) -> None: ...
 
 
 class PoisonRecord(Exception):
