@@ -16,6 +16,7 @@ BENCHMARKS = {
     "sales_api": sales.bench_sales_api,
     "replay": projections.bench_replay,
     "search": projections.bench_search,
+    "timeline_page": projections.bench_timeline_page,
 }
 
 
