@@ -16,8 +16,11 @@ from services.sales.application.assignment import AssignmentRules
 from services.sales.domain import opportunity as opp
 
 
-async def customer_address(conn: Connection, customer_id: str) -> Address | None:
-    """The address the customer registered with (account first, then contact), if any."""
+async def registration(
+    conn: Connection | asyncpg.Pool, customer_id: str, kinds: tuple[str, ...]
+) -> dict[str, Any] | None:
+    """The data a customer registered with: the first event of its account, contact or
+    lead stream (in that order of preference among ``kinds``), if any."""
     try:
         record_id = UUID(customer_id)
     except ValueError:
@@ -25,12 +28,26 @@ async def customer_address(conn: Connection, customer_id: str) -> Address | None
     payload = await conn.fetchval(
         "SELECT payload::text FROM events WHERE stream_id = ANY($1::text[]) "
         "AND stream_version = 1 ORDER BY stream_id LIMIT 1",
-        [f"account-{record_id}", f"contact-{record_id}", f"lead-{record_id}"],
+        [f"{kind}-{record_id}" for kind in kinds],
     )
     if payload is None:
         return None
-    address = orjson.loads(payload).get("address")
+    data: dict[str, Any] = orjson.loads(payload)
+    return data
+
+
+async def customer_address(conn: Connection, customer_id: str) -> Address | None:
+    """The address the customer registered with (account first, then contact), if any."""
+    data = await registration(conn, customer_id, ("account", "contact", "lead"))
+    address = data.get("address") if data else None
     return Address.model_validate(address) if address else None
+
+
+async def _choose(conn: Connection, rules: AssignmentRules, customer_id: str) -> opp.Assignment:
+    address = await customer_address(conn, customer_id)
+    return await rules.choose(
+        conn, address.country if address else None, address.state if address else None
+    )
 
 
 async def choose_owner(
@@ -44,10 +61,7 @@ async def choose_owner(
     rolls back may therefore skip a seller's turn, which is harmless.
     """
     async with pool.acquire() as conn:
-        address = await customer_address(conn, customer_id)
-        return await rules.choose(
-            conn, address.country if address else None, address.state if address else None
-        )
+        return await _choose(conn, rules, customer_id)
 
 
 async def open_opportunity(
@@ -55,11 +69,7 @@ async def open_opportunity(
 ) -> dict[str, Any]:
     if command.owner_id is None and command.assignment is None:
         # Rare path (callers normally choose first): use the command's own connection.
-        address = await customer_address(uow.conn, command.customer_id)
-        assignment = await rules.choose(
-            uow.conn, address.country if address else None, address.state if address else None
-        )
-        command = replace(command, assignment=assignment)
+        command = replace(command, assignment=await _choose(uow.conn, rules, command.customer_id))
     result = await uow.execute(opp.opportunity, opp.stream_id(command.opportunity_id), command)
     owner = command.owner_id or (command.assignment.owner_id if command.assignment else None)
     return {"id": str(command.opportunity_id), "owner_id": owner, **result.as_json()}

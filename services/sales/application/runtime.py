@@ -5,17 +5,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, TypeVar
-from uuid import UUID
+from typing import TypeVar
 
 import asyncpg
-import orjson
 
 from services.platform.commands import CommandHandler
 from services.platform.decider import Decider
 from services.platform.eventstore import EventStore
 from services.sales.adapters.proposal_pdf import ProposalTemplate, render_proposal
 from services.sales.application.assignment import AssignmentRules
+from services.sales.application.deals import registration
 from services.sales.domain.pipeline import Pipeline
 from services.sales.domain.pricing import Catalogue
 from services.sales.domain.quote import Quote
@@ -52,18 +51,9 @@ class SalesRuntime:
 
     async def customer_name(self, customer_id: str) -> str:
         """The name a proposal is addressed to: the account's, else the contact's."""
-        try:
-            record = UUID(customer_id)
-        except ValueError:
+        data = await registration(self.pool, customer_id, ("account", "contact"))
+        if data is None:
             return customer_id
-        payload = await self.pool.fetchval(
-            "SELECT payload::text FROM events WHERE stream_id = ANY($1::text[]) "
-            "AND stream_version = 1 ORDER BY stream_id LIMIT 1",
-            [f"account-{record}", f"contact-{record}"],
-        )
-        if payload is None:
-            return customer_id
-        data: dict[str, Any] = orjson.loads(payload)
         if "name" in data:
             return str(data["name"])
         return f"{data.get('first_name', '')} {data.get('last_name', '')}".strip() or customer_id

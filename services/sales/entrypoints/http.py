@@ -80,6 +80,9 @@ CorrelationId = Annotated[str | None, Header(alias="X-Correlation-Id", max_lengt
 Text = Annotated[str, Field(min_length=1, max_length=300)]
 # Identifiers must say something: "" or "   " would become a Kafka key or bypass the rules.
 Identifier = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+# Contact data as typed by a person; the domain normalises and checks each item.
+Phones = Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=10)]
+Emails = Annotated[list[Annotated[str, Field(max_length=320)]], Field(max_length=10)]
 OptionalText = Annotated[str | None, Field(default=None, max_length=2000)]
 
 
@@ -153,8 +156,8 @@ class RegisterAccountBody(Body):
     kind: AccountKind = "company"
     tax_id: str | None = Field(None, max_length=40, examples=["11.222.333/0001-81"])
     tax_country: str | None = Field(None, min_length=2, max_length=2, examples=["BR"])
-    phones: list[Annotated[str, Field(max_length=40)]] = Field([], max_length=10)
-    emails: list[Annotated[str, Field(max_length=320)]] = Field([], max_length=10)
+    phones: Phones = []
+    emails: Emails = []
     address: Address | None = None
     owner_id: Identifier | None = None
 
@@ -224,8 +227,8 @@ class RegisterContactBody(Body):
     job_title: str | None = Field(None, max_length=200)
     tax_id: str | None = Field(None, max_length=40, examples=["529.982.247-25"])
     tax_country: str | None = Field(None, min_length=2, max_length=2)
-    phones: list[Annotated[str, Field(max_length=40)]] = Field([], max_length=10)
-    emails: list[Annotated[str, Field(max_length=320)]] = Field([], max_length=10)
+    phones: Phones = []
+    emails: Emails = []
     address: Address | None = None
     owner_id: Identifier | None = None
 
@@ -279,8 +282,8 @@ class CaptureLeadBody(Body):
     source: LeadSource
     name: Annotated[str, Field(min_length=1, max_length=240)]
     company: str | None = Field(None, max_length=300)
-    emails: list[Annotated[str, Field(max_length=320)]] = Field([], max_length=10)
-    phones: list[Annotated[str, Field(max_length=40)]] = Field([], max_length=10)
+    emails: Emails = []
+    phones: Phones = []
     address: Address | None = None
     notes: str | None = Field(None, max_length=5000)
     owner_id: Identifier | None = None
