@@ -293,23 +293,27 @@ async def run_live(
 async def _watch(
     database_url: str, version: Version, stop: asyncio.Event, switched: asyncio.Event, poll: float
 ) -> None:
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=poll)
-        if stop.is_set():
-            break
-        try:
-            conn = await asyncpg.connect(database_url)
+    conn: asyncpg.Connection | None = None  # one connection for every poll, renewed on error
+    try:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=poll)
+            if stop.is_set():
+                break
             try:
+                if conn is None or conn.is_closed():
+                    conn = await asyncpg.connect(database_url)
                 live = await live_version(conn, version.projection)
-            finally:
-                await conn.close()
-        except (OSError, asyncpg.PostgresError):
-            continue  # the database blinked; ask again next time
-        if live is not None and live.number != version.number:
-            log.info("projection.swapped", projection=version.projection, to=live.number)
-            break
-    switched.set()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                conn = None  # the database blinked; ask again next time
+                continue
+            if live is not None and live.number != version.number:
+                log.info("projection.swapped", projection=version.projection, to=live.number)
+                break
+    finally:
+        if conn is not None and not conn.is_closed():
+            await conn.close()
+        switched.set()
 
 
 async def rebuild(

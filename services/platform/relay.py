@@ -26,14 +26,17 @@ from aiokafka.errors import KafkaError
 from contracts.envelope import STRUCTURED_CONTENT_TYPE
 from services.platform import metrics
 from services.platform.db import Connection
-from services.platform.eventstore import _COLUMNS, RecordedEvent, wire_record
+from services.platform.eventstore import RecordedEvent, wire_record
 from services.platform.kafka import LazyProducer
 from services.platform.logging import get_logger
 
 log = get_logger(__name__)
 
-_FETCH = f"""
-SELECT {_COLUMNS}, transaction_id::text AS xid8
+# Only what the wire record and the checkpoint need: this runs for every published event.
+_FETCH = """
+SELECT global_position, transaction_id::text AS xid8, event_id, source, event_type,
+       schema_version, occurred_at, stream_id, stream_version, customer_id, correlation_id,
+       causation_id, payload::text AS payload
 FROM events
 WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
