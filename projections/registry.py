@@ -9,9 +9,11 @@ SOURCE_TOPICS = (SALES.name, SUPPORT.name, EXTERNAL.name)
 
 
 def timeline() -> ProjectionSpec:
-    from projections.timeline.projector import SCHEMA_SQL, project
+    from projections.timeline.projector import SCHEMA_SQL, project, project_batch
 
-    return ProjectionSpec("timeline", (SCHEMA_SQL,), project, SOURCE_TOPICS, DEAD_LETTER.name)
+    return ProjectionSpec(
+        "timeline", (SCHEMA_SQL,), project, SOURCE_TOPICS, DEAD_LETTER.name, project_batch
+    )
 
 
 def customer360() -> ProjectionSpec:

@@ -51,6 +51,9 @@ async def project(conn: Connection, event: ConsumedEvent) -> None:
         before = Profile.model_validate_json(stored) if stored is not None else None
         after = evolve(before, fact, envelope.time, customer_id=customer_id)
         await conn.execute(_UPSERT, *columns(after))
+        words = name_words(after)
+        if before is None or words != name_words(before):
+            await conn.execute(_ADD_WORDS, words)
 
 
 def columns(profile: Profile) -> tuple[Any, ...]:
@@ -75,6 +78,22 @@ def columns(profile: Profile) -> tuple[Any, ...]:
         orjson.dumps({c: str(v) for c, v in profile.lifetime_value.items()}).decode(),
         profile.updated_at,
     )
+
+
+_ADD_WORDS = """
+INSERT INTO search_words (word)
+SELECT DISTINCT w FROM regexp_split_to_table(lower(public.crm_unaccent($1::text)), '[^a-z]+') AS w
+WHERE length(w) >= 2
+ON CONFLICT DO NOTHING
+"""
+
+
+def name_words(profile: Profile) -> str:
+    """Names, company and places: the words a typo in a search is corrected against."""
+    parts = [profile.display_name, profile.company_name, *profile.person_names]
+    for place in profile.addresses:
+        parts += [place.city, place.state]
+    return " ".join(p for p in parts if p)
 
 
 def search_text(profile: Profile) -> str:

@@ -28,7 +28,7 @@ MAX_WORDS = 8
 # Weights: an exact identifier beats any fuzzy name match (whose similarity is <= 1.5).
 _TAX_SCORE, _EMAIL_SCORE, _PHONE_SCORE, _PHONE_SUFFIX_SCORE = 4.0, 4.0, 3.5, 3.0
 
-_NORM = "lower(public.crm_unaccent(p.search_text))"
+_NORM = "p.search_norm"
 
 
 async def get_profile(conn: Connection, customer_id: str) -> dict[str, Any] | None:
@@ -46,34 +46,92 @@ async def search(conn: Connection, text: str, *, limit: int = 20) -> list[dict[s
     """Customers matching ``text``, best score first.
 
     Each: customer_id, display_name, company_name, city, state, lifecycle, score.
-    Exact matches (every word, tax id, e-mail, phone) are looked up first; the fuzzy
-    trigram match runs only when they found fewer than ``limit`` customers, because on a
-    large table a fuzzy match of a common name hits tens of thousands of rows.
+    Exact matches (every word, tax id, e-mail, phone) are looked up first. When they
+    found fewer than ``limit`` customers, each typed word of letters is corrected against
+    the dictionary of known name and place words (``search_words``, trigram similarity)
+    and the profiles are searched again for the corrections: a typo costs two index
+    lookups, not a fuzzy comparison with every profile.
     """
-    exact = await _run_search(conn, text, limit, fuzzy=False)
+    exact = await _run_search(conn, text, limit, None)
     if len(exact) >= limit:
         return exact
-    fuzzy = await _run_search(conn, text, limit, fuzzy=True)
+    corrections = await word_corrections(conn, text)
+    if corrections is None:
+        return exact
+    fuzzy = await _run_search(conn, text, limit, corrections)
     seen = {row["customer_id"] for row in exact}
     return (exact + [row for row in fuzzy if row["customer_id"] not in seen])[:limit]
 
 
 async def _run_search(
-    conn: Connection, text: str, limit: int, *, fuzzy: bool
+    conn: Connection, text: str, limit: int, corrections: list[list[str]] | None
 ) -> list[dict[str, Any]]:
-    sql, params = build_search_query(text, limit, fuzzy=fuzzy)
+    sql, params = build_search_query(text, limit, corrections=corrections)
     if not sql:
         return []
     rows = await conn.fetch(sql, *params)
     return [dict(row) for row in rows]
 
 
+CORRECTIONS_PER_WORD = 3
+"""Known words a typed word may have meant, most similar first."""
+
+_CORRECT = f"""
+SELECT t.ord, c.word
+FROM unnest($1::text[]) WITH ORDINALITY AS t(typed, ord)
+CROSS JOIN LATERAL (SELECT lower(public.crm_unaccent(t.typed)) AS norm) AS q
+CROSS JOIN LATERAL (
+    SELECT word FROM search_words WHERE word % q.norm
+    ORDER BY similarity(word, q.norm) DESC, word LIMIT {CORRECTIONS_PER_WORD}
+) AS c
+ORDER BY t.ord, similarity(c.word, q.norm) DESC, c.word
+"""
+
+
+def typed_words(text: str) -> list[str]:
+    return [w for w in re.findall(r"[\w@.+'-]+", text.strip()[:300]) if len(w) >= 2][:MAX_WORDS]
+
+
+async def word_corrections(conn: Connection, text: str) -> list[list[str]] | None:
+    """For each typed word, the words to look for instead; None when nothing to correct.
+
+    Words of letters are corrected (a word nobody has comes back empty and is dropped);
+    words with digits or other signs are kept as typed. None when the text has no word
+    of letters whose corrections differ from the word itself (the exact search said all).
+    """
+    words = typed_words(text)
+    if "@" in text or not words:
+        return None  # an e-mail is an identifier: found exactly or not at all
+    lettered = [w for w in words if w.isalpha()]
+    if not lettered:
+        return None
+    found: dict[int, list[str]] = {}
+    for row in await conn.fetch(_CORRECT, lettered):
+        found.setdefault(row["ord"] - 1, []).append(row["word"])
+    corrected: list[list[str]] = []
+    changed = False
+    for index, word in enumerate(lettered):
+        alternatives = found.get(index, [])
+        changed |= alternatives != [word.lower()]
+        if alternatives:
+            corrected.append(alternatives)
+    corrected += [[w.lower()] for w in words if not w.isalpha()]
+    return corrected if changed and corrected else None
+
+
 CANDIDATES = 200
 """Rows scored per query at most: enough to rank a page, bounded on any table size."""
 
 
-def build_search_query(text: str, limit: int, *, fuzzy: bool) -> tuple[str, list[Any]]:
-    """The SQL and parameters of one search phase ("" when nothing is searchable)."""
+def build_search_query(
+    text: str, limit: int, *, corrections: list[list[str]] | None = None
+) -> tuple[str, list[Any]]:
+    """The SQL and parameters of one search phase ("" when nothing is searchable).
+
+    Without ``corrections``: the exact phase (words, tax id, e-mail, phone). With them:
+    every group of corrections must match (any word of a group), scored by similarity.
+    """
+    fuzzy = corrections is not None
     text = text.strip()[:300]
     limit = max(1, min(limit, 200))
     params: list[Any] = []
@@ -85,12 +143,15 @@ def build_search_query(text: str, limit: int, *, fuzzy: bool) -> tuple[str, list
     conditions: list[str] = []
     scores: list[str] = []
 
-    words = [w for w in re.findall(r"[\w@.+'-]+", text) if len(w) >= 2][:MAX_WORDS]
+    words = typed_words(text)
     # A whole e-mail is an identifier: its exact match (below) says it all, and its common
     # trigrams ("com", ".br") would make a LIKE over a large table slow. Part of one
     # ("jose.silva@") is still looked for as text.
     whole_email = re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text) is not None
-    if words and not fuzzy and not whole_email:
+    # Digits and punctuation only, long enough to be a phone or a tax id: an identifier,
+    # looked up exactly below, not a substring of everyone's text.
+    identifier = not any(c.isalpha() for c in text) and len(re.sub(r"\D", "", text)) >= 8
+    if words and not fuzzy and not whole_email and not identifier:
         likes = " AND ".join(
             f"{_NORM} LIKE lower(public.crm_unaccent({param('%' + _escape_like(w) + '%')}::text))"
             for w in words
@@ -99,9 +160,15 @@ def build_search_query(text: str, limit: int, *, fuzzy: bool) -> tuple[str, list
         scores.append(f"CASE WHEN {likes} THEN 0.5 ELSE 0 END")
     # Fuzzy matching is for names and places; an e-mail, a tax id or a phone typed whole
     # should find that one customer, not everyone with similar characters.
-    if words and fuzzy and "@" not in text and any(c.isalpha() for c in text):
+    if corrections:
+        groups = [
+            "("
+            + " OR ".join(f"{_NORM} LIKE {param('%' + _escape_like(w) + '%')}" for w in group)
+            + ")"
+            for group in corrections
+        ]
+        conditions.append("(" + " AND ".join(groups) + ")")
         q = f"lower(public.crm_unaccent({param(' '.join(words))}::text))"
-        conditions.append(f"{q} <% {_NORM}")
         scores.append(f"word_similarity({q}, {_NORM})")
 
     compact = re.sub(r"[^0-9A-Za-z]", "", text).upper()
@@ -122,10 +189,10 @@ def build_search_query(text: str, limit: int, *, fuzzy: bool) -> tuple[str, list
             cond = f"p.phones_digits && {param(phones)}::text[]"
             conditions.append(cond)
             scores.append(f"CASE WHEN {cond} THEN {_PHONE_SCORE} ELSE 0 END")
-        # The trigram index narrows the rows; the array check makes it a phone's suffix.
+        # The tail index narrows the rows; the array check makes it a phone's suffix.
         d = param(digits)
         cond = (
-            f"({_NORM} LIKE '%' || {d} || '%' AND EXISTS ("
+            f"(public.crm_phone_tails(p.phones_digits) && ARRAY[right({d}, 8)] AND EXISTS ("
             f"SELECT 1 FROM unnest(p.phones_digits) AS x(n) WHERE right(x.n, length({d})) = {d}))"
         )
         conditions.append(cond)

@@ -25,6 +25,16 @@ BEGIN
             LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
             AS $fn$ SELECT public.unaccent('public.unaccent'::regdictionary, $1) $fn$;
     END IF;
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_proc
+        WHERE proname = 'crm_phone_tails' AND pronamespace = 'public'::regnamespace
+    ) THEN
+        -- The last 8 digits of each phone: a number typed without country or area code
+        -- is found by an exact index lookup of its tail instead of a substring scan.
+        CREATE FUNCTION public.crm_phone_tails(text[]) RETURNS text[]
+            LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+            AS $fn$ SELECT array_agg(right(n, 8)) FROM unnest($1) AS n $fn$;
+    END IF;
 END
 $$;
 
@@ -33,6 +43,9 @@ CREATE TABLE IF NOT EXISTS customer_profiles (
     profile        jsonb       NOT NULL,  -- projections.customer360.profile.Profile
     display_name   text,
     search_text    text        NOT NULL,  -- names, company, places, e-mails, tax ids, phones
+    -- What search compares: computed once per write, not per candidate row of every query
+    -- (unaccent costs microseconds a row, and a common name has thousands of candidates).
+    search_norm    text GENERATED ALWAYS AS (lower(public.crm_unaccent(search_text))) STORED,
     phones_digits  text[],                -- E.164 without "+"
     tax_numbers    text[],                -- without punctuation
     emails         text[],                -- lower case
@@ -46,11 +59,22 @@ CREATE TABLE IF NOT EXISTS customer_profiles (
     updated_at     timestamptz
 );
 
-CREATE INDEX IF NOT EXISTS customer_profiles_search_trgm
-    ON customer_profiles USING gin (lower(public.crm_unaccent(search_text)) public.gin_trgm_ops);
+CREATE INDEX IF NOT EXISTS customer_profiles_search_norm_trgm
+    ON customer_profiles USING gin (search_norm public.gin_trgm_ops);
 CREATE INDEX IF NOT EXISTS customer_profiles_phones ON customer_profiles USING gin (phones_digits);
+CREATE INDEX IF NOT EXISTS customer_profiles_phone_tails
+    ON customer_profiles USING gin (public.crm_phone_tails(phones_digits));
 CREATE INDEX IF NOT EXISTS customer_profiles_tax ON customer_profiles USING gin (tax_numbers);
 CREATE INDEX IF NOT EXISTS customer_profiles_emails ON customer_profiles USING gin (emails);
 -- Segmentation for marketing: by stage, by owner.
 CREATE INDEX IF NOT EXISTS customer_profiles_lifecycle ON customer_profiles (lifecycle);
 CREATE INDEX IF NOT EXISTS customer_profiles_owner ON customer_profiles (owner_id);
+
+-- The words of names, companies and places (letters only, unaccented, lower case) that
+-- typo-tolerant search corrects a typed word against: pg_trgm's own recipe for
+-- misspellings. Matching a typed word against this short list, then searching the
+-- profiles exactly for the corrections, stays fast on millions of profiles where a fuzzy
+-- match of the profiles themselves does not. Words are never removed: a stale one only
+-- costs a correction that finds nobody.
+CREATE TABLE IF NOT EXISTS search_words (word text PRIMARY KEY);
+CREATE INDEX IF NOT EXISTS search_words_trgm ON search_words USING gin (word public.gin_trgm_ops);

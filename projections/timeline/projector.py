@@ -8,7 +8,7 @@ happened on, a line a person reads, who did it, and the records it links to.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -215,14 +215,16 @@ def channel_of(event: DomainEvent) -> str:
     """Where the interaction happened: the event's own channel or kind, else its context."""
     if isinstance(event, ActivityLogged):
         return event.kind
-    channel = getattr(event, "channel", None)
+    fields = type(event).model_fields  # a missing attribute on a model costs an exception
+    channel = getattr(event, "channel", None) if "channel" in fields else None
     return channel if isinstance(channel, str) and channel else event.context
 
 
 def actor_of(event: DomainEvent) -> str | None:
     """Who did it, where the event says."""
+    fields = type(event).model_fields  # a missing attribute on a model costs an exception
     for name in ACTOR_FIELDS:
-        value = getattr(event, name, None)
+        value = getattr(event, name, None) if name in fields else None
         if value is not None:
             return str(value)
     return None
@@ -250,22 +252,29 @@ def origin_of(topic: str) -> str:
     return "external" if topic == EXTERNAL.name or "external" in topic.split(".") else "internal"
 
 
-async def project(conn: Connection, consumed: ConsumedEvent) -> None:
+ENTRY_COLUMNS = (
+    "event_source", "event_id", "customer_id", "named_customer_id", "occurred_at", "context",
+    "origin", "channel", "event_type", "summary", "actor", "links", "stream_id",
+    "stream_version", "correlation_id", "payload",
+)  # fmt: skip
+_CUSTOMER = ENTRY_COLUMNS.index("customer_id")
+
+
+def entry_row(consumed: ConsumedEvent) -> tuple[Any, ...] | None:
+    """The timeline row for an event, in ``ENTRY_COLUMNS`` order; None if it names no one.
+
+    ``customer_id`` is the named customer here; ``_to_survivors`` moves it when merged.
+    """
     event = consumed.event
     env = consumed.envelope
     customer = env.customerid or event.customer()
     if customer is None:
-        return
+        return None
     payload = event.model_dump(mode="json")
-    await conn.execute(
-        """
-        INSERT INTO timeline_entries (event_source, event_id, customer_id, occurred_at, context,
-            origin, channel, event_type, summary, actor, links, stream_id, stream_version,
-            correlation_id, payload)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15::jsonb)
-        """,
+    return (
         env.source,
         env.id,
+        customer,
         customer,
         env.time,
         event.context,
@@ -280,3 +289,87 @@ async def project(conn: Connection, consumed: ConsumedEvent) -> None:
         env.correlationid,
         orjson.dumps(payload).decode(),
     )
+
+
+async def _to_survivors(conn: Connection, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows whose customer was merged away, moved to the survivor's timeline."""
+    survivors: dict[str, str] = dict(
+        await conn.fetch(  # type: ignore[arg-type]
+            "SELECT merged_customer_id, survivor_customer_id FROM customer_merges "
+            "WHERE merged_customer_id = ANY($1::text[])",
+            list({row[_CUSTOMER] for row in rows}),
+        )
+    )
+    if not survivors:
+        return rows
+    return [
+        (*row[:_CUSTOMER], survivors.get(row[_CUSTOMER], row[_CUSTOMER]), *row[_CUSTOMER + 1 :])
+        for row in rows
+    ]
+
+
+async def _merge(conn: Connection, event: RecordsMerged, at: datetime) -> None:
+    """Move the merged customer's timeline (and whoever was merged into it) to the survivor."""
+    merged = event.merged_customer_id
+    survivor = await conn.fetchval(
+        "SELECT coalesce((SELECT survivor_customer_id FROM customer_merges "
+        "WHERE merged_customer_id = $1), $1)",
+        event.customer_id,
+    )
+    if survivor == merged:
+        return  # a merge back into itself (through a chain) would lose the timeline
+    await conn.execute(
+        "INSERT INTO customer_merges (merged_customer_id, survivor_customer_id, merged_at) "
+        "VALUES ($1, $2, $3) ON CONFLICT (merged_customer_id) DO UPDATE "
+        "SET survivor_customer_id = excluded.survivor_customer_id, merged_at = excluded.merged_at",
+        merged, survivor, at,
+    )  # fmt: skip
+    await conn.execute(
+        "UPDATE customer_merges SET survivor_customer_id = $2 WHERE survivor_customer_id = $1",
+        merged,
+        survivor,
+    )
+    await conn.execute(
+        "UPDATE timeline_entries SET customer_id = $2 WHERE customer_id = $1", merged, survivor
+    )
+
+
+_INSERT = (
+    f"INSERT INTO timeline_entries ({', '.join(ENTRY_COLUMNS)}) VALUES ("
+    + ", ".join(
+        f"${n}::jsonb" if column in ("links", "payload") else f"${n}"
+        for n, column in enumerate(ENTRY_COLUMNS, start=1)
+    )
+    + ")"
+)
+
+
+async def project(conn: Connection, consumed: ConsumedEvent) -> None:
+    row = entry_row(consumed)
+    if row is not None:
+        [row] = await _to_survivors(conn, [row])
+        await conn.execute(_INSERT, *row)
+    if isinstance(consumed.event, RecordsMerged):
+        await _merge(conn, consumed.event, consumed.envelope.time)
+
+
+async def project_batch(conn: Connection, events: Sequence[ConsumedEvent]) -> None:
+    """The same rows as ``project`` for each event in turn, written with one ``COPY`` per
+    run of events between merges (a merge changes where later entries go)."""
+    run: list[tuple[Any, ...]] = []
+    for consumed in events:
+        if isinstance(consumed.event, RecordsMerged):
+            await _copy(conn, run)
+            run = []
+            await project(conn, consumed)
+            continue
+        row = entry_row(consumed)
+        if row is not None:
+            run.append(row)
+    await _copy(conn, run)
+
+
+async def _copy(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    if rows:
+        rows = await _to_survivors(conn, rows)
+        await conn.copy_records_to_table("timeline_entries", records=rows, columns=ENTRY_COLUMNS)

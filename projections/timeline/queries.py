@@ -31,9 +31,9 @@ EXTERNAL_CONTEXT = "external"
 """A ``contexts`` filter value matching every entry that came from another system."""
 
 _COLUMNS = (
-    "event_source, event_id, customer_id, occurred_at, context, origin, channel, event_type, "
-    "summary, actor, links, stream_id, stream_version, correlation_id, payload, projected_at, "
-    "sort_key"
+    "event_source, event_id, customer_id, named_customer_id, occurred_at, context, origin, "
+    "channel, event_type, summary, actor, links, stream_id, stream_version, correlation_id, "
+    "payload, projected_at, sort_key"
 )
 _DIRECTIONS = {True: "desc", False: "asc"}
 _WORDS = {True: "newest-first", False: "oldest-first"}
@@ -181,17 +181,31 @@ async def page(
 async def entries_up_to(
     conn: Connection, customer_id: str, as_of: datetime
 ) -> list[tuple[str, dict[str, Any], datetime]]:
-    """(event type, payload, occurred_at) of every entry that occurred by ``as_of``, in order.
+    """(event type, payload, occurred_at) of every event naming the customer that occurred
+    by ``as_of``, in order.
 
     For folding into the customer's profile as it stood at ``as_of`` (business time, as
-    for ``page``).
+    for ``page``). Only the events that named this customer: a merged duplicate's events
+    sit on the survivor's timeline but never were the survivor's profile, as in the live
+    customer 360.
     """
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
     rows = await conn.fetch(
         "SELECT event_type, payload, occurred_at FROM timeline_entries "
-        "WHERE customer_id = $1 AND occurred_at <= $2 ORDER BY occurred_at, sort_key",
+        "WHERE customer_id = $3 AND named_customer_id = $1 AND occurred_at <= $2 "
+        "ORDER BY occurred_at, sort_key",
         customer_id,
         as_of,
+        await survivor_of(conn, customer_id),
     )
     return [(r["event_type"], orjson.loads(r["payload"]), r["occurred_at"]) for r in rows]
+
+
+async def survivor_of(conn: Connection, customer_id: str) -> str:
+    """The customer whose timeline holds ``customer_id``'s entries: itself unless merged."""
+    survivor: str | None = await conn.fetchval(
+        "SELECT survivor_customer_id FROM customer_merges WHERE merged_customer_id = $1",
+        customer_id,
+    )
+    return survivor or customer_id

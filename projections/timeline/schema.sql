@@ -7,7 +7,8 @@
 CREATE TABLE IF NOT EXISTS timeline_entries (
     event_source   text        NOT NULL,  -- CloudEvent source, e.g. /crm/sales, urn:shop:loja-1
     event_id       text        NOT NULL,  -- CloudEvent id
-    customer_id    text        NOT NULL,
+    customer_id    text        NOT NULL,  -- whose timeline: the survivor once merged
+    named_customer_id text     NOT NULL,  -- the customer the event itself named
     occurred_at    timestamptz NOT NULL,  -- CloudEvent time: when the fact happened
     context        text        NOT NULL,  -- the event class's bounded context (sales, support …)
     origin         text        NOT NULL CHECK (origin IN ('internal', 'external')),
@@ -38,3 +39,13 @@ CREATE TABLE IF NOT EXISTS timeline_entries (
 -- index range scan however long the customer's timeline is.
 CREATE INDEX IF NOT EXISTS timeline_by_customer
     ON timeline_entries (customer_id, occurred_at, sort_key);
+
+-- Duplicate customers merged into a survivor (RecordsMerged). The merged customer's
+-- entries move to the survivor's timeline, and so do entries that name the merged id
+-- later (another system may still use it). Chains are kept flat: merged -> final survivor.
+CREATE TABLE IF NOT EXISTS customer_merges (
+    merged_customer_id   text        PRIMARY KEY,
+    survivor_customer_id text        NOT NULL,
+    merged_at            timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS customer_merges_by_survivor ON customer_merges (survivor_customer_id);

@@ -27,7 +27,13 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.topics import TOPICS, TopicSpec
-from services.platform.consumer import INBOX_SQL, EventConsumer, Handler, run_consumers
+from services.platform.consumer import (
+    INBOX_SQL,
+    BatchHandler,
+    EventConsumer,
+    Handler,
+    run_consumers,
+)
 from services.platform.db import apply_sql, check_schema_name, create_pool
 from services.platform.kafka import (
     ensure_topics,
@@ -67,6 +73,7 @@ class ProjectionSpec:
     handler: Handler
     topics: tuple[str, ...]
     dead_letter_topic: str
+    batch_handler: BatchHandler | None = None
 
     @property
     def layout(self) -> str:
@@ -248,8 +255,19 @@ async def group_lag(bootstrap: str, group: str, topics: Sequence[str]) -> int:
         await admin.close()
 
 
+LIVE_BATCH = 500
+"""Records per poll when following the live stream: small batches, fresh rows."""
+REPLAY_BATCH = 5000
+"""Records per poll when replaying from offset 0: fewer, larger transactions."""
+
+
 async def _consume(
-    bootstrap: str, database_url: str, spec: ProjectionSpec, version: Version, stop: asyncio.Event
+    bootstrap: str,
+    database_url: str,
+    spec: ProjectionSpec,
+    version: Version,
+    stop: asyncio.Event,
+    batch_size: int = LIVE_BATCH,
 ) -> None:
     pool = await create_pool(database_url, version.schema, max_size=4)
     try:
@@ -258,8 +276,10 @@ async def _consume(
             topics=spec.topics,
             pool=pool,
             handler=spec.handler,
+            batch_handler=spec.batch_handler,
             producer_factory=partial(make_producer, bootstrap),
             dead_letter_topic=spec.dead_letter_topic,
+            batch_size=batch_size,
         )
         await run_consumers(bootstrap, [consumer], stop)
     finally:
@@ -328,7 +348,9 @@ async def rebuild(
     version = await create_version(database_url, spec, "building")
     log.info("projection.rebuilding", projection=spec.name, version=version.number)
     stop = asyncio.Event()
-    task = asyncio.create_task(_consume(bootstrap, database_url, spec, version, stop))
+    task = asyncio.create_task(
+        _consume(bootstrap, database_url, spec, version, stop, batch_size=REPLAY_BATCH)
+    )
     loop = asyncio.get_running_loop()
     deadline = loop.time() + give_up_after
     try:

@@ -29,7 +29,7 @@ from contracts.events.support import ComplaintFiled
 from contracts.money import Money
 from contracts.registry import DomainEvent
 from projections.customer360.projector import SCHEMA_SQL, project
-from projections.customer360.queries import get_profile, search
+from projections.customer360.queries import _CORRECT, build_search_query, get_profile, search
 from services.platform.consumer import INBOX_SQL, EventConsumer, parse_record, run_consumers
 from services.platform.db import apply_sql
 from services.platform.kafka import make_producer
@@ -252,27 +252,37 @@ async def test_events_naming_no_customer_are_skipped(schema: str, pool_factory: 
 async def test_schema_sql_is_idempotent_and_search_uses_the_indexes(
     schema: str, pool_factory: Any
 ) -> None:
+    """The very queries search runs, explained: every phase starts from an index."""
     pool = await pool_factory(schema, SCHEMA_SQL)
     await apply_sql(pool, schema, [SCHEMA_SQL, SCHEMA_SQL])
+    cases = [
+        ("jose silva", None, ["search_norm_trgm"]),
+        ("11.222.333/0001-81", None, ["customer_profiles_tax", "phone_tails"]),
+        ("(11) 91234-5678", None, ["customer_profiles_phones", "phone_tails"]),
+        ("maria@example.com.br", None, ["customer_profiles_emails"]),
+        ("jose slva", [["silva", "silveira"], ["jose"]], ["search_norm_trgm"]),
+    ]
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SET LOCAL enable_seqscan = off")
-        plans = [
-            "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN SELECT 1 FROM customer_profiles p "
-                                                       f"WHERE {where}"))
-            for where in (
-                "lower(public.crm_unaccent(p.search_text)) LIKE '%silva%'",
-                "'jose silva' <% lower(public.crm_unaccent(p.search_text))",
-                "p.tax_numbers @> ARRAY['11222333000181']",
-                "p.phones_digits && ARRAY['5511912345678']",
-                "p.emails @> ARRAY['a@b.c']",
-            )
-        ]  # fmt: skip
-    for plan, index in zip(
-        plans,
-        ["search_trgm", "search_trgm", "customer_profiles_tax", "phones", "emails"],
-        strict=True,
-    ):
-        assert index in plan, plan
+        for text, corrections, indexes in cases:
+            sql, params = build_search_query(text, 20, corrections=corrections)
+            plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {sql}", *params))
+            for index in indexes:
+                assert index in plan, (text, plan)
+        plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {_CORRECT}", ["slva"]))
+        assert "search_words_trgm" in plan, plan
+
+
+async def test_typos_in_names_companies_and_places_are_corrected(directory: Any) -> None:
+    pool, ids = directory
+    assert (await found(pool, "jose slva"))[0] == ids["jose"]
+    assert (await found(pool, "Josefa Santso"))[0] == ids["josefa"]
+    assert (await found(pool, "distribuidra gaucho"))[0] == ids["gaucho"]
+    assert set(await found(pool, "resife")) == {ids["josefa"]}
+    # digits are never "corrected": a typed number is looked for as typed
+    assert await found(pool, "acme 4444 9999") == []
+    # nothing near any known word: nothing found, rather than everyone
+    assert await found(pool, "xyzzy") == []
 
 
 async def test_sales_and_external_topics_land_in_one_profile(

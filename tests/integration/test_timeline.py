@@ -31,7 +31,7 @@ from contracts.events.sales import (
 from contracts.events.support import ComplaintFiled
 from contracts.money import Money
 from contracts.registry import DomainEvent
-from projections.timeline.projector import SCHEMA_SQL, project
+from projections.timeline.projector import SCHEMA_SQL, project, project_batch
 from projections.timeline.queries import build_page_query, encode_cursor, entries_up_to, page
 from services.platform.consumer import INBOX_SQL, EventConsumer, run_consumers
 from services.platform.kafka import make_producer
@@ -91,6 +91,7 @@ async def project_until(infra, pool, topics: list[str], dlt: str, condition, tim
         topics=topics,
         pool=pool,
         handler=project,
+        batch_handler=project_batch,
         producer_factory=partial(make_producer, infra.kafka_bootstrap),
         dead_letter_topic=dlt,
         max_attempts=2,
@@ -464,14 +465,15 @@ async def test_a_page_is_an_index_range_scan_however_long_the_timeline(schema, p
         # Rows written directly: this checks the read path's plan, not the projector.
         await conn.execute(
             """
-            INSERT INTO timeline_entries (event_source, event_id, customer_id, occurred_at,
-                context, origin, channel, event_type, summary, stream_id, stream_version, payload)
-            SELECT '/crm/x', 'big-' || g, 'big', $1::timestamptz + g * interval '1 minute',
+            INSERT INTO timeline_entries (event_source, event_id, customer_id,
+                named_customer_id, occurred_at, context, origin, channel, event_type, summary,
+                stream_id, stream_version, payload)
+            SELECT '/crm/x', 'big-' || g, 'big', 'big', $1::timestamptz + g * interval '1 minute',
                 CASE WHEN g % 3 = 0 THEN 'support' ELSE 'sales' END, 'internal', 'phone',
                 ($2::text[])[g % 3 + 1], 'entry', 's-' || g, 1, '{}'::jsonb
             FROM generate_series(1, 100000) g
             UNION ALL
-            SELECT '/crm/x', 'small-' || g, 'small-' || (g % 1000),
+            SELECT '/crm/x', 'small-' || g, 'small-' || (g % 1000), 'small-' || (g % 1000),
                 $1::timestamptz + g * interval '1 minute', 'sales', 'internal', 'phone',
                 ($2::text[])[g % 3 + 1], 'entry', 's-' || g, 1, '{}'::jsonb
             FROM generate_series(1, 10000) g
