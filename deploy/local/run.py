@@ -39,6 +39,12 @@ def _children(args: argparse.Namespace, logs: Path) -> list[Child]:
     py = sys.executable
     return [
         Child(
+            "gateway",
+            [py, "-m", "services.gateway"],
+            f"http://127.0.0.1:{args.gateway_port}/docs",
+            logs / "gateway.log",
+        ),
+        Child(
             "sales-api",
             [py, "-m", "services.sales", "api", "--port", str(args.sales_port)],
             f"http://127.0.0.1:{args.sales_port}/docs",
@@ -87,6 +93,9 @@ def _child_env(child: Child, args: argparse.Namespace, bootstrap: str, db: str) 
     }
     if child.name in ports:
         env["CRM_HTTP_PORT"] = str(ports[child.name])
+    if child.name == "gateway":
+        env["CRM_GATEWAY_PORT"] = str(args.gateway_port)
+        env["CRM_GATEWAY_SALES_URL"] = f"http://127.0.0.1:{args.sales_port}"
     return env
 
 
@@ -189,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         "--keep-infra", action="store_true", help="leave Kafka/PostgreSQL up on exit"
     )
     parser.add_argument("--state-dir", help="where logs and pid files go (default .local)")
+    parser.add_argument(
+        "--gateway-port", type=int, default=int(os.environ.get("CRM_GATEWAY_PORT", 8100))
+    )
     parser.add_argument(
         "--sales-port", type=int, default=int(os.environ.get("CRM_SALES_PORT", 8101))
     )

@@ -207,13 +207,16 @@ def build_search_query(
             FROM customer_profiles p
             WHERE {" OR ".join(conditions)}
             LIMIT {CANDIDATES}
+        ), best AS (
+            SELECT target, max(score) AS score FROM hits GROUP BY target
         )
+        -- Grouped before the join: readers query views, where GROUP BY the primary key
+        -- does not make the other columns available.
         SELECT t.customer_id, t.display_name, t.profile->>'company_name' AS company_name,
-               t.city, t.state, t.lifecycle, max(h.score) AS score
-        FROM hits h JOIN customer_profiles t ON t.customer_id = h.target
+               t.city, t.state, t.lifecycle, b.score
+        FROM best b JOIN customer_profiles t ON t.customer_id = b.target
         WHERE t.merged_into IS NULL
-        GROUP BY t.customer_id
-        ORDER BY score DESC, t.display_name, t.customer_id
+        ORDER BY b.score DESC, t.display_name, t.customer_id
         LIMIT {param(limit)}
     """
     return sql, params

@@ -858,6 +858,63 @@ def relay_status_command(
     )
 
 
+token_app = typer.Typer(
+    help="Gateway credentials: JWTs for people, API keys for other systems, key rotation "
+    "(local key ring in .local/gateway/keys.json, or CRM_GATEWAY_JWT_KEYS).",
+    no_args_is_help=True,
+)
+app.add_typer(token_app, name="auth")
+
+
+@token_app.command("token")
+def issue_token(
+    subject: Annotated[str, typer.Option("--sub", help="Who: a user id, e.g. seller-sp-01")],
+    role: Annotated[
+        str,
+        typer.Option(
+            help="seller, sales_manager, service_agent, marketer, analyst, integration or admin"
+        ),
+    ],
+    team: Annotated[str | None, typer.Option(help="Team (sellers, sales managers)")] = None,
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds")] = 3600,
+) -> None:
+    """Print a signed bearer token for local use."""
+    from services.gateway.auth import KeyRing
+
+    try:
+        typer.echo(KeyRing.load().issue(subject, role, team=team, ttl_seconds=ttl))
+    except ValueError as exc:
+        _fail(str(exc), 2)
+
+
+@token_app.command("api-key")
+def create_api_key(
+    name: Annotated[str, typer.Option(help="The system it is for, e.g. shop")],
+    role: Annotated[str, typer.Option(help="Usually integration")] = "integration",
+) -> None:
+    """Create an API key; it is printed once, only its digest is stored."""
+    from services.gateway.auth import KeyRing
+
+    ring = KeyRing.load()
+    try:
+        _, key = ring.create_api_key(name, role)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    ring.save()
+    typer.echo(key)
+
+
+@token_app.command("rotate")
+def rotate_signing_key() -> None:
+    """Sign new tokens with a fresh key; tokens signed with the old keys still verify."""
+    from services.gateway.auth import KeyRing
+
+    ring = KeyRing.load()
+    kid = ring.rotate()
+    ring.save()
+    typer.echo(f"now signing with {kid}; remove old keys from the ring once their tokens expire")
+
+
 def main() -> None:
     """Console-script entry point (``crm``)."""
     try:

@@ -1,0 +1,41 @@
+"""Run the gateway: ``python -m services.gateway`` (port ``CRM_GATEWAY_PORT``, 8100)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from services.gateway.app import GatewayRuntime, GatewaySettings, create_app
+from services.platform.runtime import health_routes, run_process, serve_asgi
+from services.platform.settings import Settings
+
+
+async def gateway_main(settings: Settings, stop: asyncio.Event) -> None:
+    gateway_settings = GatewaySettings()
+    runtime = await GatewayRuntime.create(
+        gateway_settings, settings.database_url, settings.kafka_bootstrap
+    )
+    try:
+        app = create_app(runtime)
+
+        async def database_ready() -> bool:
+            return bool(await runtime.pool.fetchval("SELECT true"))
+
+        async def sales_ready() -> bool:
+            async with runtime.http.get(f"{gateway_settings.sales_url}/healthz") as answer:
+                return answer.status == 200
+
+        app.router.routes.extend(health_routes({"database": database_ready, "sales": sales_ready}))
+        port = int(os.environ.get("CRM_GATEWAY_PORT", "8100"))
+        host = os.environ.get("CRM_GATEWAY_HOST", settings.http_host)
+        await serve_asgi(app, port, stop, "gateway", host=host)
+    finally:
+        await runtime.close()
+
+
+def main() -> None:
+    run_process("gateway", gateway_main)
+
+
+if __name__ == "__main__":
+    main()

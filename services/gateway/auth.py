@@ -1,0 +1,204 @@
+"""Who is calling: signed JWT bearer tokens for people, API keys for other systems.
+
+Tokens are HS256 JWTs signed with one of the keys of a key ring (``kid`` header names
+it). Rotation: add a new key, make it the one tokens are issued with, and remove the old
+one once the tokens it signed have expired; both verify in the meantime. Tokens must
+carry ``sub``, ``role``, ``exp`` and ``iat``, the gateway's issuer and audience, and may
+carry ``team`` (sellers and sales managers). A token signed with an unknown key, a
+tampered one, an expired one (30 s of clock skew allowed) or one without those claims
+is refused.
+
+API keys (``crm_<key id>_<secret>``, sent as ``X-API-Key`` or ``Authorization: ApiKey
+...``) are for systems that publish events; only a SHA-256 digest of the secret is
+stored, compared in constant time.
+
+Locally the key ring and the API keys live in ``.local/gateway/`` (created on first use
+with a random key), so ``crm token issue`` and the gateway agree without configuration.
+In production set ``CRM_GATEWAY_JWT_KEYS`` (JSON ``{"kid": "secret", ...}``),
+``CRM_GATEWAY_JWT_ACTIVE_KID`` and ``CRM_GATEWAY_API_KEYS`` (JSON ``{"key id":
+{"sha256": "...", "role": "integration", "name": "..."}}``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+from services.gateway.policy import ROLES
+
+ISSUER = "opencrm"
+AUDIENCE = "opencrm-gateway"
+ALGORITHM = "HS256"
+CLOCK_SKEW_SECONDS = 30
+MAX_TOKEN_LIFETIME = 7 * 24 * 3600
+API_KEY_PREFIX = "crm_"
+
+
+class AuthError(Exception):
+    """The credentials are missing or not acceptable; the message says why (no secrets)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller."""
+
+    subject: str
+    role: str
+    team: str | None = None
+    via: str = "jwt"  # "jwt" or "api-key"
+
+    @property
+    def client_id(self) -> str:
+        """What rate limits count by."""
+        return f"{self.via}:{self.subject}"
+
+
+@dataclass
+class KeyRing:
+    keys: dict[str, str]
+    active_kid: str
+    api_keys: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ tokens
+    def issue(
+        self,
+        subject: str,
+        role: str,
+        *,
+        team: str | None = None,
+        ttl_seconds: int = 3600,
+        now: float | None = None,
+    ) -> str:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}; known: {', '.join(ROLES)}")
+        if not 0 < ttl_seconds <= MAX_TOKEN_LIFETIME:
+            raise ValueError(f"ttl must be between 1 and {MAX_TOKEN_LIFETIME} seconds")
+        issued = int(now if now is not None else time.time())
+        claims: dict[str, Any] = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": subject,
+            "role": role,
+            "iat": issued,
+            "exp": issued + ttl_seconds,
+        }
+        if team:
+            claims["team"] = team
+        return jwt.encode(
+            claims,
+            self.keys[self.active_kid],
+            algorithm=ALGORITHM,
+            headers={"kid": self.active_kid},
+        )
+
+    def verify(self, token: str) -> Principal:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
+            raise AuthError("malformed bearer token") from None
+        if not isinstance(kid, str) or kid not in self.keys:
+            raise AuthError("token signed with an unknown key")
+        try:
+            claims = jwt.decode(
+                token,
+                self.keys[kid],
+                algorithms=[ALGORITHM],
+                audience=AUDIENCE,
+                issuer=ISSUER,
+                leeway=CLOCK_SKEW_SECONDS,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthError("token expired") from None
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"invalid token: {exc}") from None
+        role, team = claims.get("role"), claims.get("team")
+        if role not in ROLES:
+            raise AuthError("token has no known role")
+        if team is not None and not isinstance(team, str):
+            raise AuthError("token team must be a string")
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not subject.strip():
+            raise AuthError("token has no subject")
+        return Principal(subject, role, team, "jwt")
+
+    # ---------------------------------------------------------------- API keys
+    def create_api_key(self, name: str, role: str = "integration") -> tuple[str, str]:
+        """A new key: (key id, the full key to hand out once). Only its digest is kept."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        key_id = secrets.token_hex(4)
+        secret = secrets.token_urlsafe(24)
+        self.api_keys[key_id] = {
+            "sha256": hashlib.sha256(secret.encode()).hexdigest(),
+            "role": role,
+            "name": name,
+        }
+        return key_id, f"{API_KEY_PREFIX}{key_id}_{secret}"
+
+    def verify_api_key(self, presented: str) -> Principal:
+        if not presented.startswith(API_KEY_PREFIX):
+            raise AuthError("malformed API key")
+        key_id, _, secret = presented[len(API_KEY_PREFIX) :].partition("_")
+        entry = self.api_keys.get(key_id)
+        digest = hashlib.sha256(secret.encode()).hexdigest()
+        if entry is None or not hmac.compare_digest(digest, entry.get("sha256", "")):
+            raise AuthError("unknown API key")
+        role = entry.get("role", "integration")
+        if role not in ROLES:
+            raise AuthError("API key has no known role")
+        return Principal(entry.get("name") or key_id, role, None, "api-key")
+
+    # ------------------------------------------------------------------ storage
+    @classmethod
+    def load(cls, local_dir: Path | None = None) -> KeyRing:
+        """From the environment if set, else from (and created in) ``local_dir``."""
+        env_keys = os.environ.get("CRM_GATEWAY_JWT_KEYS")
+        env_api = os.environ.get("CRM_GATEWAY_API_KEYS")
+        if env_keys:
+            keys = json.loads(env_keys)
+            active = os.environ.get("CRM_GATEWAY_JWT_ACTIVE_KID") or sorted(keys)[-1]
+            api = json.loads(env_api) if env_api else {}
+            return cls(keys, active, api)
+        path = _local_file(local_dir)
+        if path.exists():
+            stored = json.loads(path.read_text())
+            ring = cls(stored["keys"], stored["active_kid"], stored.get("api_keys", {}))
+        else:
+            kid = time.strftime("local-%Y%m%d")
+            ring = cls({kid: secrets.token_urlsafe(32)}, kid, {})
+            ring.save(local_dir)
+        if env_api:
+            ring.api_keys = {**ring.api_keys, **json.loads(env_api)}
+        return ring
+
+    def save(self, local_dir: Path | None = None) -> Path:
+        path = _local_file(local_dir)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"keys": self.keys, "active_kid": self.active_kid, "api_keys": self.api_keys}
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+        return path
+
+    def rotate(self) -> str:
+        """Add a new signing key and make it active; the old ones keep verifying."""
+        kid = f"k{int(time.time())}-{secrets.token_hex(2)}"
+        self.keys[kid] = secrets.token_urlsafe(32)
+        self.active_kid = kid
+        return kid
+
+
+def _local_file(local_dir: Path | None) -> Path:
+    base = local_dir or Path(os.environ.get("CRM_LOCAL_DIR", ".local"))
+    return base / "gateway" / "keys.json"

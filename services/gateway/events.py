@@ -1,0 +1,194 @@
+"""``POST /v1/events``: other systems publish CloudEvents over HTTP.
+
+One event (``application/cloudevents+json`` or ``application/json`` with an object) or a
+batch (``application/cloudevents-batch+json`` or ``application/json`` with an array).
+Each event is validated against its contract (``contracts/``: envelope, type, schema
+version, data); valid ones are published to the external topic (acks from every
+in-sync replica before the answer) and the answer says, event by event, what happened.
+A single invalid event is a 422 problem; in a batch, invalid events are refused and the
+valid ones are still published. Re-sending an event is safe: consumers skip an event
+whose (source, id) they already applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Literal
+
+import orjson
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from pydantic import BaseModel, Field, ValidationError
+
+from contracts.envelope import CloudEvent, partition_key
+from contracts.registry import parse_data
+from services.gateway.errors import GatewayProblem
+from services.platform.logging import get_logger
+
+log = get_logger(__name__)
+
+BATCH_TYPE = "application/cloudevents-batch+json"
+
+
+class EventResult(BaseModel):
+    index: int = Field(description="Position in the request (0 for a single event)")
+    id: str | None = None
+    source: str | None = None
+    status: Literal["accepted", "rejected"]
+    problem: dict[str, Any] | None = Field(
+        None, description="Why it was refused: an RFC 9457 problem naming the fields"
+    )
+
+
+class EventsAnswer(BaseModel):
+    accepted: int
+    rejected: int
+    results: list[EventResult]
+
+
+def _cloud_event_schema() -> dict[str, Any]:
+    schema = CloudEvent.model_json_schema()
+    schema.pop("title", None)
+    return schema
+
+
+REQUEST_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        media: {
+            "schema": (
+                {"type": "array", "items": _cloud_event_schema(), "maxItems": 500}
+                if media == BATCH_TYPE
+                else {"oneOf": [_cloud_event_schema(), {"type": "array",
+                                                        "items": _cloud_event_schema()}]}
+            ),
+            "example": {
+                "specversion": "1.0", "id": "6f1c2f4e-0f55-4d55-9d43-2d2b6f1b7a11",
+                "source": "urn:shop:loja-1", "type": "crm.sales.purchase_made",
+                "time": "2026-11-25T10:00:00Z", "customerid": "customer-42",
+                "data": {"order_id": "0b8f1c0e-5d4e-4f6a-9a57-3a2f4f8f4c11",
+                         "customer_id": "customer-42",
+                         "total": {"amount": "99.90", "currency": "BRL"}, "channel": "web"},
+            } if media != BATCH_TYPE else None,
+        }
+        for media in ("application/cloudevents+json", BATCH_TYPE, "application/json")
+    },
+}  # fmt: skip
+for _media in REQUEST_BODY["content"].values():
+    if _media.get("example") is None:
+        _media.pop("example", None)
+
+
+def _problem(detail: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": "https://opencrm.dev/problems/invalid-event",
+        "title": "Invalid event",
+        "status": 422,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def validate_event(item: Any, correlation_id: str | None) -> CloudEvent | dict[str, Any]:
+    """The event ready to publish, or the problem saying why it is refused."""
+    if not isinstance(item, dict):
+        return _problem("an event must be a JSON object (a CloudEvent)")
+    try:
+        envelope = CloudEvent.model_validate(item)
+    except ValidationError as exc:
+        return _problem("not a valid CloudEvent", _field_errors(exc))
+    try:
+        event = parse_data(envelope.type, envelope.schemaversion, envelope.data)
+    except ValidationError as exc:
+        return _problem(
+            f"data does not match the contract of {envelope.type!r}",
+            _field_errors(exc, prefix="data."),
+        )
+    except Exception as exc:  # unknown type or schema version
+        return _problem(str(exc), [{"field": "type", "message": str(exc), "type": "unknown"}])
+    update: dict[str, Any] = {}
+    if envelope.customerid is None and event.customer():
+        update["customerid"] = event.customer()  # key by customer: their events keep order
+    if envelope.correlationid is None and correlation_id:
+        update["correlationid"] = correlation_id
+    return envelope.model_copy(update=update) if update else envelope
+
+
+def _field_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, Any]]:
+    return [
+        {
+            "field": prefix + ".".join(str(p) for p in e["loc"]) if e["loc"] else prefix or "body",
+            "message": e["msg"],
+            "type": e["type"],
+        }
+        for e in exc.errors()
+    ]
+
+
+def read_events(body: bytes, content_type: str, max_events: int) -> tuple[list[Any], bool]:
+    """The events of a request body and whether it was a batch; problems for bad bodies."""
+    ctype = content_type.split(";")[0].strip().lower()
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise GatewayProblem(400, "Malformed JSON", str(exc), "malformed") from None
+    batch = isinstance(parsed, list)
+    if ctype == BATCH_TYPE and not batch:
+        raise GatewayProblem(422, "Invalid request", f"{BATCH_TYPE} needs a JSON array",
+                             "validation")  # fmt: skip
+    items = parsed if batch else [parsed]
+    if not items:
+        raise GatewayProblem(422, "Invalid request", "the batch is empty", "validation")
+    if len(items) > max_events:
+        raise GatewayProblem(413, "Too many events", f"at most {max_events} events per request",
+                             "too-large")  # fmt: skip
+    return items, batch
+
+
+async def publish(
+    producer: AIOKafkaProducer,
+    topic: str,
+    items: list[Any],
+    batch: bool,
+    correlation_id: str | None,
+) -> EventsAnswer:
+    """Validate each event, publish the valid ones (acks=all), answer event by event."""
+    checked = [validate_event(item, correlation_id) for item in items]
+    first = checked[0]
+    if not batch and not isinstance(first, CloudEvent):
+        raise GatewayProblem(
+            422, first["title"], first["detail"], "invalid-event",
+            extra={"errors": first.get("errors", [])},
+        )  # fmt: skip
+    valid = [e for e in checked if isinstance(e, CloudEvent)]
+    try:
+        sends = [
+            await producer.send(
+                topic, envelope.to_json_bytes(), key=partition_key(envelope),
+                headers=envelope.kafka_headers(),
+            )
+            for envelope in valid
+        ]  # fmt: skip
+        await asyncio.gather(*sends)
+    except KafkaError as exc:
+        log.warning("gateway.publish_failed", error=repr(exc))
+        raise GatewayProblem(
+            503, "Could not publish", "the event backbone did not acknowledge; re-sending "
+            "the same events is safe", "unavailable", {"Retry-After": "1"},
+        ) from exc  # fmt: skip
+    results = []
+    for index, outcome in enumerate(checked):
+        if isinstance(outcome, CloudEvent):
+            results.append(EventResult(index=index, id=outcome.id, source=outcome.source,
+                                       status="accepted"))  # fmt: skip
+            continue
+        item = items[index] if isinstance(items[index], dict) else {}
+        ident, source = item.get("id"), item.get("source")
+        results.append(EventResult(
+            index=index, id=ident if isinstance(ident, str) else None,
+            source=source if isinstance(source, str) else None,
+            status="rejected", problem=outcome,
+        ))  # fmt: skip
+    return EventsAnswer(accepted=len(valid), rejected=len(items) - len(valid), results=results)

@@ -1,0 +1,182 @@
+"""Cross-cutting HTTP concerns of the gateway, as plain ASGI middleware.
+
+- correlation id: taken from ``X-Correlation-Id`` (or made up), bound to every log line,
+  forwarded to the services (which put it on the events) and returned;
+- request size limit: 413 before the body is read when ``Content-Length`` says so, and
+  while reading when it does not;
+- rate limits: a token bucket per authenticated client (see ``RateLimiter``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+import uuid
+from dataclasses import dataclass
+
+import orjson
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.platform.problems import PROBLEM_BASE, PROBLEM_JSON
+
+CORRELATION_HEADER = "x-correlation-id"
+_CORRELATION_OK = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
+async def send_problem(
+    send: Send,
+    status: int,
+    title: str,
+    detail: str,
+    kind: str,
+    headers: dict[str, str] | None = None,
+) -> None:
+    body = orjson.dumps(
+        {"type": PROBLEM_BASE + kind, "title": title, "status": status, "detail": detail}
+    )
+    raw_headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+        *[(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class CorrelationMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        presented = None
+        for name, value in scope["headers"]:
+            if name == CORRELATION_HEADER.encode():
+                presented = value.decode("latin-1")
+        # An unusable id (too long, spaces, control characters) is replaced, not refused:
+        # tracing must never be the reason a request fails.
+        correlation = (
+            presented if presented and _CORRELATION_OK.match(presented) else str(uuid.uuid4())
+        )
+        scope.setdefault("state", {})["correlation_id"] = correlation
+        structlog.contextvars.bind_contextvars(correlation_id=correlation)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0] != b"x-correlation-id"]
+                headers.append((b"x-correlation-id", correlation.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            structlog.contextvars.unbind_contextvars("correlation_id")
+
+
+class BodyLimitMiddleware:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = -1
+                if declared < 0 or declared > self.max_bytes:
+                    await self._too_large(send)
+                    return
+        received = 0
+        refused = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, refused
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    refused = True
+                    raise _BodyTooLarge
+            return message
+
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await self._too_large(send)
+        except Exception:
+            if refused and not started:
+                await self._too_large(send)
+                return
+            raise
+
+    async def _too_large(self, send: Send) -> None:
+        await send_problem(
+            send, 413, "Request too large",
+            f"the body may be at most {self.max_bytes} bytes", "too-large",
+        )  # fmt: skip
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class RateLimiter:
+    """Token bucket per client: ``rate`` requests a second on average, bursts of ``burst``.
+
+    In memory, per gateway process: with several gateway replicas each enforces its own
+    share (documented). Returns the seconds to wait when a request is refused.
+    """
+
+    def __init__(self, rate: float, burst: int, max_clients: int = 100_000) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.max_clients = max_clients
+        self._buckets: dict[str, _Bucket] = {}
+
+    def take(self, client: str, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        bucket = self._buckets.get(client)
+        if bucket is None:
+            if len(self._buckets) >= self.max_clients:
+                self._forget_full_buckets(now)
+            bucket = self._buckets[client] = _Bucket(float(self.burst), now)
+        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
+        bucket.updated = now
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            return 0.0
+        return (1 - bucket.tokens) / self.rate
+
+    def _forget_full_buckets(self, now: float) -> None:
+        """A bucket that has refilled is the same as no bucket: drop those."""
+        full_after = self.burst / self.rate
+        self._buckets = {k: b for k, b in self._buckets.items() if now - b.updated < full_after}
+
+
+def retry_after(seconds: float) -> str:
+    return str(max(1, math.ceil(seconds)))

@@ -1,0 +1,172 @@
+"""The gateway's reads: customer 360, timeline (pages and live), search, read-your-writes.
+
+Reads come from the projections' reader schemas (``timeline``, ``customer360``), never
+from a service's event store. A command's answer carries a consistency token naming the
+events it wrote; ``wait_for=<token>`` on a read waits (bounded) until the projection has
+applied them, so a front end never shows the state from before its own change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import time
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+import orjson
+
+from services.platform.db import check_schema_name
+
+TOKEN_VERSION = 1
+MAX_TOKEN_EVENTS = 100
+
+
+class BadToken(ValueError):
+    pass
+
+
+def make_token(source: str, event_ids: Sequence[str]) -> str:
+    raw = orjson.dumps([TOKEN_VERSION, source, list(event_ids)[:MAX_TOKEN_EVENTS]])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def read_token(token: str) -> tuple[str, list[str]]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        version, source, ids = orjson.loads(raw)
+    except (binascii.Error, ValueError, TypeError):
+        raise BadToken("not a consistency token from this gateway") from None
+    if (
+        version != TOKEN_VERSION
+        or not isinstance(source, str)
+        or not isinstance(ids, list)
+        or not all(isinstance(i, str) for i in ids)
+        or len(ids) > MAX_TOKEN_EVENTS
+    ):
+        raise BadToken("not a consistency token from this gateway")
+    return source, ids
+
+
+class Projections:
+    """Where each projection's live version is, re-read every few seconds (rebuild swaps)."""
+
+    def __init__(self, pool: asyncpg.Pool, ttl: float = 2.0) -> None:
+        self.pool = pool
+        self.ttl = ttl
+        self._cache: dict[str, tuple[float, tuple[str, str] | None]] = {}
+
+    async def live(self, projection: str) -> tuple[str, str] | None:
+        """(schema, consumer group) of the live version, None when there is none yet."""
+        now = time.monotonic()
+        cached = self._cache.get(projection)
+        if cached is not None and now - cached[0] < self.ttl:
+            return cached[1]
+        try:
+            row = await self.pool.fetchrow(
+                "SELECT schema_name, consumer_group FROM crm_projections.versions "
+                "WHERE projection = $1 AND status = 'live'",
+                projection,
+            )
+        except asyncpg.UndefinedTableError:
+            row = None
+        found = None if row is None else (check_schema_name(row[0]), str(row[1]))
+        self._cache[projection] = (now, found)
+        return found
+
+    async def applied(self, projection: str, source: str, event_ids: Sequence[str]) -> bool:
+        live = await self.live(projection)
+        if live is None:
+            return False
+        schema, group = live
+        done = await self.pool.fetchval(
+            f'SELECT count(*) FROM "{schema}".inbox '
+            "WHERE consumer = $1 AND event_source = $2 AND event_id = ANY($3::text[])",
+            group,
+            source,
+            list(event_ids),
+        )
+        return bool(done == len(set(event_ids)))
+
+    async def wait_applied(
+        self, projection: str, token: str, within: float, poll: float = 0.05
+    ) -> bool:
+        """True once ``projection`` applied every event of ``token``; False at the timeout."""
+        source, ids = read_token(token)
+        deadline = time.monotonic() + within
+        while True:
+            if await self.applied(projection, source, ids):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(poll)
+
+
+_STREAM_COLUMNS = (
+    "event_source, event_id, customer_id, named_customer_id, occurred_at, context, origin, "
+    "channel, event_type, summary, actor, links, stream_id, stream_version, correlation_id, "
+    "payload, projected_at"
+)
+
+
+def _entry_json(row: asyncpg.Record) -> dict[str, Any]:
+    entry = dict(row)
+    entry["links"] = orjson.loads(entry["links"])
+    entry["payload"] = orjson.loads(entry["payload"])
+    return entry
+
+
+async def live_entries(
+    pool: asyncpg.Pool,
+    customer_id: str,
+    since: datetime,
+    is_disconnected: Any,
+    stop: asyncio.Event,
+    poll: float = 0.5,
+    heartbeat: float = 15.0,
+) -> AsyncIterator[bytes]:
+    """Server-Sent Events: each timeline entry projected after ``since``, as it lands.
+
+    Entries are found by the time they were projected; a window of one second before the
+    last one seen, with the ids already sent remembered, covers transactions that
+    committed in a different order than their clocks.
+    """
+    sent: dict[tuple[str, str], datetime] = {}
+    cursor = since
+    last_beat = time.monotonic()
+    yield b"retry: 2000\n\n"
+    while not stop.is_set() and not await is_disconnected():
+        rows = await pool.fetch(
+            f"SELECT {_STREAM_COLUMNS} FROM timeline_entries "
+            "WHERE customer_id = $1 AND projected_at > $2 "
+            "ORDER BY projected_at, event_source, event_id LIMIT 500",
+            customer_id,
+            cursor - timedelta(seconds=1),
+        )
+        for row in rows:
+            key = (row["event_source"], row["event_id"])
+            if key in sent:
+                continue
+            sent[key] = row["projected_at"]
+            entry = _entry_json(row)
+            yield (
+                b"event: timeline-entry\nid: "
+                + row["projected_at"].isoformat().encode()
+                + b"\ndata: "
+                + orjson.dumps(entry)
+                + b"\n\n"
+            )
+            cursor = max(cursor, row["projected_at"])
+        horizon = cursor - timedelta(seconds=2)
+        for key in [k for k, at in sent.items() if at < horizon]:
+            del sent[key]
+        if time.monotonic() - last_beat >= heartbeat:
+            last_beat = time.monotonic()
+            yield b": keep-alive\n\n"
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=poll)
+        except TimeoutError:
+            pass

@@ -1,0 +1,90 @@
+"""The gateway in front of a real sales service, both listening on real ports, for tests.
+
+The sales service gets its own schema; the gateway its own key ring, topic and settings.
+Reads go to the shared reader schemas (``timeline``, ``customer360``) like in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from services.gateway.app import GatewayRuntime, GatewaySettings, create_app
+from services.gateway.auth import KeyRing
+from services.platform.db import apply_sql, create_pool
+from services.platform.relay_main import EVENTSTORE_SQL
+from services.platform.runtime import health_routes, serve_asgi
+from services.sales.application.runtime import SalesRuntime
+from services.sales.entrypoints.http import create_app as create_sales_app
+
+SALES_SQL = Path(__file__).resolve().parents[1] / "services" / "sales" / "schema.sql"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    gateway_url: str
+    sales_url: str
+    keys: KeyRing
+    runtime: GatewayRuntime
+    sales: SalesRuntime
+
+    def token(self, role: str, subject: str = "user-1", team: str | None = None, **kw: Any) -> str:
+        return self.keys.issue(subject, role, team=team, **kw)
+
+    def headers(self, role: str, subject: str = "user-1", team: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(role, subject, team)}"}
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.gateway_url, timeout=30)
+
+
+@contextlib.asynccontextmanager
+async def gateway_stack(
+    database_url: str, kafka_bootstrap: str, schema: str, **settings: Any
+) -> AsyncIterator[Stack]:
+    sales_pool = await create_pool(database_url, schema, max_size=10)
+    await apply_sql(sales_pool, schema, [EVENTSTORE_SQL, SALES_SQL])
+    sales = SalesRuntime.create(sales_pool)
+    sales_app = create_sales_app(sales)
+    sales_app.router.routes.extend(health_routes({}))
+    keys = KeyRing({"test-1": "a-test-signing-key-of-enough-length-1234"}, "test-1")
+    sales_port, gateway_port = free_port(), free_port()
+    sales_url = f"http://127.0.0.1:{sales_port}"
+    runtime = await GatewayRuntime.create(
+        GatewaySettings(sales_url=sales_url, **settings), database_url, kafka_bootstrap, keys
+    )
+    stop = asyncio.Event()
+    servers = [
+        asyncio.create_task(serve_asgi(sales_app, sales_port, stop, "sales-api")),
+        asyncio.create_task(serve_asgi(create_app(runtime), gateway_port, stop, "gateway")),
+    ]
+    gateway_url = f"http://127.0.0.1:{gateway_port}"
+    async with httpx.AsyncClient() as probe:
+        for _ in range(200):
+            try:
+                await probe.get(f"{sales_url}/healthz")
+                await probe.get(f"{gateway_url}/openapi.json")
+                break
+            except httpx.HTTPError:
+                await asyncio.sleep(0.05)
+    try:
+        yield Stack(gateway_url, sales_url, keys, runtime, sales)
+    finally:
+        runtime.stop.set()
+        stop.set()
+        await asyncio.gather(*servers, return_exceptions=True)
+        await runtime.close()
+        await sales_pool.close()

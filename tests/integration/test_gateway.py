@@ -1,0 +1,338 @@
+"""The gateway in front of the real sales service, Kafka and PostgreSQL.
+
+Authentication (tokens and API keys, expired and tampered ones), the role matrix route
+by route, the team rule for deals, rate and size limits, problem documents for every
+kind of bad request, correlation ids, and publishing by other systems.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import jwt
+import orjson
+import pytest
+
+from services.gateway.app import create_app, documented_routes, unguarded_routes
+from services.gateway.auth import AUDIENCE, ISSUER, KeyRing
+from services.gateway.policy import MATRIX, ROLES
+from tests.gateway_stack import Stack, gateway_stack
+from tests.kafka_helpers import read_topic
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def stack(infra, schema, topic_factory) -> AsyncIterator[Stack]:
+    topic = await topic_factory("external")
+    async with gateway_stack(
+        infra.database_url, infra.kafka_bootstrap, schema, events_topic=topic
+    ) as running:
+        yield running
+
+
+def purchase_event(customer: str = "customer-42", **overrides: Any) -> dict[str, Any]:
+    event = {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": "urn:shop:loja-1",
+        "type": "crm.sales.purchase_made",
+        "time": "2026-11-25T10:00:00Z",
+        "data": {
+            "order_id": str(uuid.uuid4()),
+            "customer_id": customer,
+            "total": {"amount": "99.90", "currency": "BRL"},
+            "channel": "web",
+        },
+    }
+    event.update(overrides)
+    return event
+
+
+# ------------------------------------------------------------------ authentication
+async def test_every_route_but_health_and_docs_needs_credentials(stack: Stack) -> None:
+    app = create_app()
+    assert unguarded_routes(app) == []
+    assert {r for r in documented_routes(app) if " /v1/" in r} == set(MATRIX)
+    async with stack.client() as http:
+        for route_key in MATRIX:
+            method, path = route_key.split(" ", 1)
+            url = path.format_map(_Ids())
+            answer = await http.request(method, url, json={})
+            assert answer.status_code == 401, (route_key, answer.text)
+            assert answer.headers["content-type"] == "application/problem+json"
+            assert "Bearer" in answer.headers["www-authenticate"]
+        assert (await http.get("/openapi.json")).status_code == 200
+        assert (await http.get("/asyncapi.json")).json()["asyncapi"].startswith("3.")
+
+
+async def test_expired_tampered_and_foreign_tokens_are_refused(stack: Stack) -> None:
+    good = stack.token("analyst")
+    header, payload, signature = good.split(".")
+    claims = orjson.loads(jwt.utils.base64url_decode(payload))
+    claims["role"] = "admin"
+    tampered = ".".join([header, jwt.utils.base64url_encode(orjson.dumps(claims)).decode(),
+                         signature])  # fmt: skip
+    expired = stack.keys.issue("u", "analyst", ttl_seconds=60, now=time.time() - 3600)
+    foreign = KeyRing({"test-1": "someone-elses-key-of-enough-length-12345"}, "test-1").issue(
+        "u", "admin"
+    )
+    unknown_kid = KeyRing({"other": "a-test-signing-key-of-enough-length-1234"}, "other").issue(
+        "u", "admin"
+    )
+    wrong_audience = jwt.encode(
+        {"sub": "u", "role": "admin", "iss": ISSUER, "aud": "another-api",
+         "iat": int(time.time()), "exp": int(time.time()) + 60},
+        "a-test-signing-key-of-enough-length-1234", algorithm="HS256",
+        headers={"kid": "test-1"},
+    )  # fmt: skip
+    no_role = jwt.encode(
+        {"sub": "u", "iss": ISSUER, "aud": AUDIENCE, "iat": int(time.time()),
+         "exp": int(time.time()) + 60},
+        "a-test-signing-key-of-enough-length-1234", algorithm="HS256",
+        headers={"kid": "test-1"},
+    )  # fmt: skip
+    async with stack.client() as http:
+        assert (await http.get("/v1/pipeline", headers=_bearer(good))).status_code == 200
+        for name, token in [("tampered", tampered), ("expired", expired), ("foreign", foreign),
+                            ("unknown kid", unknown_kid), ("audience", wrong_audience),
+                            ("no role", no_role), ("garbage", "not.a.token")]:  # fmt: skip
+            answer = await http.get("/v1/pipeline", headers=_bearer(token))
+            assert answer.status_code == 401, name
+            assert answer.json()["status"] == 401
+        answer = await http.get("/v1/pipeline", headers=_bearer(expired))
+        assert answer.json()["detail"] == "token expired"
+
+
+async def test_key_rotation_keeps_old_tokens_valid_until_the_old_key_is_removed(
+    stack: Stack,
+) -> None:
+    before = stack.token("analyst")
+    new_kid = stack.keys.rotate()
+    after = stack.token("analyst")
+    assert jwt.get_unverified_header(after)["kid"] == new_kid
+    async with stack.client() as http:
+        for token in (before, after):
+            assert (await http.get("/v1/pipeline", headers=_bearer(token))).status_code == 200
+        del stack.keys.keys["test-1"]
+        assert (await http.get("/v1/pipeline", headers=_bearer(before))).status_code == 401
+        assert (await http.get("/v1/pipeline", headers=_bearer(after))).status_code == 200
+
+
+async def test_api_keys_publish_events_and_nothing_else(stack: Stack, infra) -> None:
+    _, key = stack.keys.create_api_key("shop", "integration")
+    event = purchase_event()
+    async with stack.client() as http:
+        answer = await http.post("/v1/events", json=event, headers={"X-API-Key": key})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["results"] == [
+            {"index": 0, "id": event["id"], "source": "urn:shop:loja-1", "status": "accepted",
+             "problem": None}
+        ]  # fmt: skip
+        as_header = await http.post(
+            "/v1/events", json=purchase_event(), headers={"Authorization": f"ApiKey {key}"}
+        )
+        assert as_header.status_code == 200
+        assert (await http.get("/v1/pipeline", headers={"X-API-Key": key})).status_code == 403
+        assert (await http.get("/v1/search?q=x", headers={"X-API-Key": key})).status_code == 403
+        wrong = await http.post("/v1/events", json=event, headers={"X-API-Key": key + "x"})
+        assert wrong.status_code == 401
+    records = await read_topic(
+        infra.kafka_bootstrap, stack.runtime.settings.events_topic, until=lambda r: len(r) >= 2
+    )
+    published = orjson.loads(records[0].value)
+    assert published["id"] == event["id"]
+    assert published["customerid"] == "customer-42"  # filled in from the data: the key
+    assert records[0].key == b"customer-42"
+
+
+# --------------------------------------------------------------------- role matrix
+class _Ids(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "customer-1" if key == "customer_id" else str(uuid.UUID(int=7))
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_role_matrix_route_by_route(stack: Stack, role: str) -> None:
+    """Each role gets exactly the routes the matrix gives it: 403 on every other one."""
+    headers = stack.headers(role, subject="seller-sp-01", team="sudeste")
+    async with stack.client() as http:
+        for route_key, roles in MATRIX.items():
+            method, path = route_key.split(" ", 1)
+            url = path.format_map(_Ids())
+            if path.endswith("/stream"):
+                # a live stream stays open: only its first status matters here
+                async with http.stream(method, url, headers=headers) as answer:
+                    status = answer.status_code
+            else:
+                kwargs: dict[str, Any] = {"headers": headers}
+                if method == "POST":
+                    kwargs["json"] = purchase_event() if path == "/v1/events" else {}
+                elif path == "/v1/search":
+                    kwargs["params"] = {"q": "silva"}
+                status = (await http.request(method, url, **kwargs)).status_code
+            if role in roles:
+                assert status != 403, (role, route_key)
+                assert status < 500 or status == 503, (role, route_key, status)
+            else:
+                assert status == 403, (role, route_key, status)
+
+
+# ----------------------------------------------------------------------- team rule
+async def test_a_seller_cannot_touch_another_teams_opportunities(stack: Stack) -> None:
+    admin = stack.headers("admin", "admin-1")
+    async with stack.client() as http:
+        account = (await http.post("/v1/accounts", json={"name": "Padaria Sol"},
+                                   headers=admin)).json()  # fmt: skip
+        opened = await http.post("/v1/opportunities", headers=admin, json={
+            "customer_id": account["customer_id"], "title": "Licenças",
+            "amount": {"amount": "1000.00", "currency": "BRL"}, "owner_id": "seller-sp-01",
+        })  # fmt: skip
+        assert opened.status_code == 201, opened.text
+        deal = opened.json()["id"]
+        sp_mate = stack.headers("seller", "seller-sp-02", "sudeste")
+        sul_seller = stack.headers("seller", "seller-rs-01", "sul")
+        sul_manager = stack.headers("sales_manager", "manager-sul", "sul")
+        sp_manager = stack.headers("sales_manager", "manager-sp", "sudeste")
+        for who in (sul_seller, sul_manager):
+            assert (await http.get(f"/v1/opportunities/{deal}", headers=who)).status_code == 403
+            moved = await http.post(f"/v1/opportunities/{deal}/stage", headers=who,
+                                    json={"to_stage": "quote_requested"})  # fmt: skip
+            assert moved.status_code == 403
+            assert moved.json()["type"].endswith("forbidden-team")
+        assert (await http.get(f"/v1/opportunities/{deal}", headers=sp_mate)).status_code == 200
+        moved = await http.post(f"/v1/opportunities/{deal}/stage", headers=sp_mate,
+                                json={"to_stage": "quote_requested"})  # fmt: skip
+        assert moved.status_code == 200, moved.text
+        reassign = await http.post(f"/v1/opportunities/{deal}/assign", headers=sp_manager,
+                                   json={"owner_id": "seller-rs-01"})  # fmt: skip
+        assert reassign.status_code == 403  # not someone of the manager's team
+        reassign = await http.post(f"/v1/opportunities/{deal}/assign", headers=sp_manager,
+                                   json={"owner_id": "seller-rj-01"})  # fmt: skip
+        assert reassign.status_code == 200
+        # a seller's new deal is their own; opening one for someone else is refused
+        mine = await http.post("/v1/opportunities", headers=sul_seller, json={
+            "customer_id": account["customer_id"], "title": "Outra",
+            "amount": {"amount": "10.00", "currency": "BRL"},
+        })  # fmt: skip
+        assert mine.status_code == 201
+        state = await http.get(f"/v1/opportunities/{mine.json()['id']}", headers=sul_seller)
+        assert state.json()["owner_id"] == "seller-rs-01"
+        theirs = await http.post("/v1/opportunities", headers=sul_seller, json={
+            "customer_id": account["customer_id"], "title": "Outra",
+            "amount": {"amount": "10.00", "currency": "BRL"}, "owner_id": "seller-sp-01",
+        })  # fmt: skip
+        assert theirs.status_code == 403
+
+
+# ------------------------------------------------------------------ limits, errors
+async def test_rate_limit_answers_429_with_retry_after(infra, schema) -> None:
+    async with gateway_stack(
+        infra.database_url, infra.kafka_bootstrap, schema, rate_per_second=0.5, rate_burst=3
+    ) as small:
+        headers = small.headers("analyst")
+        async with small.client() as http:
+            answers = [await http.get("/v1/pipeline", headers=headers) for _ in range(4)]
+            other = await http.get("/v1/pipeline", headers=small.headers("analyst", "user-2"))
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert int(answers[-1].headers["retry-after"]) >= 1
+    assert answers[-1].json()["type"].endswith("rate-limited")
+    assert other.status_code == 200  # per client
+
+
+async def test_bad_requests_get_problem_documents_never_500(stack: Stack) -> None:
+    headers = stack.headers("admin")
+    async with stack.client() as http:
+        cases = [
+            (await http.get("/v1/nowhere", headers=headers), 404),
+            (await http.delete("/v1/accounts", headers=headers), 405),
+            (await http.post("/v1/accounts", content=b"{not json", headers={
+                **headers, "content-type": "application/json"}), 400),  # fmt: skip
+            (await http.post("/v1/accounts", content=b"name=x", headers={
+                **headers, "content-type": "application/x-www-form-urlencoded"}), 415),
+            (await http.post("/v1/accounts", content=b"x" * (2 << 20), headers={
+                **headers, "content-type": "application/json"}), 413),
+            (await http.post("/v1/accounts", json={"name": ""}, headers=headers), 422),
+            (await http.get("/v1/customers/c-1/timeline?limit=0", headers=headers), 422),
+            (await http.get("/v1/customers/c-1/timeline?cursor=zzz", headers=headers), 422),
+            (await http.get("/v1/customers/c-1?wait_for=zzz", headers=headers), 422),
+            (await http.get("/v1/search", headers=headers), 422),
+        ]  # fmt: skip
+    for answer, status in cases:
+        assert answer.status_code == status, (status, answer.text)
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["status"] == status
+    invalid = cases[5][0].json()
+    assert invalid["errors"][0]["field"] == "name"
+
+
+async def test_correlation_id_is_returned_and_carried_into_the_events(stack: Stack) -> None:
+    async with stack.client() as http:
+        answer = await http.post(
+            "/v1/contacts", json={"first_name": "Ana", "last_name": "Souza"},
+            headers={**stack.headers("seller"), "X-Correlation-Id": "flow-123"},
+        )  # fmt: skip
+        made_up = await http.get("/v1/pipeline", headers=stack.headers("analyst"))
+    assert answer.status_code == 201, answer.text
+    assert answer.headers["x-correlation-id"] == "flow-123"
+    assert uuid.UUID(made_up.headers["x-correlation-id"])
+    stored = await stack.sales.pool.fetchval(
+        "SELECT correlation_id FROM events WHERE stream_id = $1", answer.json()["stream_id"]
+    )
+    assert stored == "flow-123"
+
+
+async def test_idempotency_key_is_honoured_through_the_gateway(stack: Stack) -> None:
+    headers = {**stack.headers("seller"), "Idempotency-Key": "form-submit-1"}
+    body = {"first_name": "Rita", "last_name": "Lee"}
+    async with stack.client() as http:
+        first = await http.post("/v1/contacts", json=body, headers=headers)
+        again = await http.post("/v1/contacts", json=body, headers=headers)
+        other = await http.post("/v1/contacts", json={**body, "last_name": "X"}, headers=headers)
+    assert first.status_code == 201 and again.status_code in (200, 201)
+    assert again.json()["id"] == first.json()["id"] and again.json()["replayed"] is True
+    assert first.json()["consistency_token"] == first.headers["x-consistency-token"]
+    assert other.status_code == 422
+
+
+# ------------------------------------------------------------------ other systems
+async def test_events_are_validated_one_by_one(stack: Stack, infra) -> None:
+    headers = stack.headers("integration", "shop")
+    good = purchase_event()
+    bad_total = purchase_event(data={"order_id": str(uuid.uuid4()), "customer_id": "c",
+                                     "total": {"amount": "-1", "currency": "XXQ"}})  # fmt: skip
+    unknown_type = purchase_event(type="crm.sales.teleported")
+    async with stack.client() as http:
+        single_bad = await http.post("/v1/events", json=bad_total, headers=headers)
+        batch = await http.post(
+            "/v1/events", content=orjson.dumps([good, bad_total, "nonsense", unknown_type]),
+            headers={**headers, "content-type": "application/cloudevents-batch+json"},
+        )  # fmt: skip
+        not_array = await http.post(
+            "/v1/events", content=orjson.dumps(good),
+            headers={**headers, "content-type": "application/cloudevents-batch+json"},
+        )  # fmt: skip
+        too_many = await http.post("/v1/events", json=[good] * 501, headers=headers)
+    assert single_bad.status_code == 422
+    assert {e["field"] for e in single_bad.json()["errors"]} >= {"data.total.currency"}
+    assert batch.status_code == 200, batch.text
+    answer = batch.json()
+    assert (answer["accepted"], answer["rejected"]) == (1, 3)
+    assert [r["status"] for r in answer["results"]] == ["accepted", "rejected", "rejected",
+                                                         "rejected"]  # fmt: skip
+    assert answer["results"][3]["problem"]["errors"][0]["field"] == "type"
+    assert not_array.status_code == 422 and too_many.status_code == 413
+    records = await read_topic(infra.kafka_bootstrap, stack.runtime.settings.events_topic,
+                               until=lambda r: len(r) >= 1)  # fmt: skip
+    await asyncio.sleep(0.5)  # nothing else arrives after the one valid event
+    records = await read_topic(infra.kafka_bootstrap, stack.runtime.settings.events_topic)
+    assert [orjson.loads(r.value)["id"] for r in records] == [good["id"]]
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
