@@ -44,7 +44,9 @@ class Stack:
     def token(self, role: str, subject: str = "user-1", team: str | None = None, **kw: Any) -> str:
         return self.keys.issue(subject, role, team=team, **kw)
 
-    def headers(self, role: str, subject: str = "user-1", team: str | None = None) -> dict[str, str]:
+    def headers(
+        self, role: str, subject: str = "user-1", team: str | None = None
+    ) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(role, subject, team)}"}
 
     def client(self) -> httpx.AsyncClient:

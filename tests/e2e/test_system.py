@@ -2,79 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from pathlib import Path
 
 import asyncpg
 import httpx
 import orjson
 import pytest
 
+from tests.e2e.conftest import wait_for
+
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def system(infra, tmp_path):
-    ports = {"api": free_port(), "relay": free_port(), "scheduler": free_port(),
-             "timeline": free_port(), "customer360": free_port()}  # fmt: skip
-    env = {
-        **os.environ,
-        "CRM_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
-        "CRM_DATABASE_URL": infra.database_url,
-        "PYTHONPATH": str(ROOT),
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "deploy.local.run", "--no-infra",
-            "--state-dir", str(tmp_path),
-            "--sales-port", str(ports["api"]),
-            "--sales-relay-port", str(ports["relay"]),
-            "--sales-scheduler-port", str(ports["scheduler"]),
-            "--timeline-port", str(ports["timeline"]),
-            "--customer360-port", str(ports["customer360"]),
-        ],
-        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{ports['api']}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            output = process.stdout.read().decode() if process.stdout else ""
-            process.kill()
-            raise RuntimeError(f"system did not start:\n{output}")
-        time.sleep(0.2)
-    yield {"base": base, "state": tmp_path, "process": process, "ports": ports}
-    process.send_signal(signal.SIGINT)
-    process.wait(timeout=60)
-
-
-async def wait_for(predicate, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = await predicate()
-        if value:
-            return value
-        await asyncio.sleep(0.2)
-    raise TimeoutError("condition not met")
 
 
 @pytest.mark.timeout(180)

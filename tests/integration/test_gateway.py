@@ -13,7 +13,6 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import jwt
 import orjson
 import pytest
@@ -247,16 +246,15 @@ async def test_rate_limit_answers_429_with_retry_after(infra, schema) -> None:
 
 async def test_bad_requests_get_problem_documents_never_500(stack: Stack) -> None:
     headers = stack.headers("admin")
+    as_json = {**headers, "content-type": "application/json"}
+    as_form = {**headers, "content-type": "application/x-www-form-urlencoded"}
     async with stack.client() as http:
         cases = [
             (await http.get("/v1/nowhere", headers=headers), 404),
             (await http.delete("/v1/accounts", headers=headers), 405),
-            (await http.post("/v1/accounts", content=b"{not json", headers={
-                **headers, "content-type": "application/json"}), 400),  # fmt: skip
-            (await http.post("/v1/accounts", content=b"name=x", headers={
-                **headers, "content-type": "application/x-www-form-urlencoded"}), 415),
-            (await http.post("/v1/accounts", content=b"x" * (2 << 20), headers={
-                **headers, "content-type": "application/json"}), 413),
+            (await http.post("/v1/accounts", content=b"{not json", headers=as_json), 400),
+            (await http.post("/v1/accounts", content=b"name=x", headers=as_form), 415),
+            (await http.post("/v1/accounts", content=b"x" * (2 << 20), headers=as_json), 413),
             (await http.post("/v1/accounts", json={"name": ""}, headers=headers), 422),
             (await http.get("/v1/customers/c-1/timeline?limit=0", headers=headers), 422),
             (await http.get("/v1/customers/c-1/timeline?cursor=zzz", headers=headers), 422),

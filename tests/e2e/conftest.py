@@ -1,0 +1,88 @@
+"""The system as `make run` starts it, for end-to-end tests: real processes, real ports."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services.gateway.auth import KeyRing
+
+ROOT = Path(__file__).resolve().parents[2]
+E2E_SIGNING_KEY = "e2e-signing-key-0123456789abcdef0123456789"
+E2E_API_KEY = "crm_e2eshop_" + "s3cret-for-the-e2e-shop"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def system(infra, tmp_path):
+    names = ("api", "relay", "scheduler", "timeline", "customer360", "gateway")
+    ports = {name: free_port() for name in names}
+    secret = E2E_API_KEY.split("_", 2)[2]
+    env = {
+        **os.environ,
+        "CRM_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
+        "CRM_DATABASE_URL": infra.database_url,
+        "PYTHONPATH": str(ROOT),
+        "CRM_GATEWAY_JWT_KEYS": json.dumps({"e2e": E2E_SIGNING_KEY}),
+        "CRM_GATEWAY_API_KEYS": json.dumps({"e2eshop": {
+            "sha256": hashlib.sha256(secret.encode()).hexdigest(),
+            "role": "integration", "name": "e2e-shop"}}),
+    }  # fmt: skip
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "deploy.local.run", "--no-infra",
+            "--state-dir", str(tmp_path),
+            "--sales-port", str(ports["api"]),
+            "--sales-relay-port", str(ports["relay"]),
+            "--sales-scheduler-port", str(ports["scheduler"]),
+            "--timeline-port", str(ports["timeline"]),
+            "--customer360-port", str(ports["customer360"]),
+            "--gateway-port", str(ports["gateway"]),
+        ],
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{ports['api']}"
+    gateway = f"http://127.0.0.1:{ports['gateway']}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if all(httpx.get(f"{url}/readyz", timeout=1).status_code == 200
+                   for url in (base, gateway)):  # fmt: skip
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            output = process.stdout.read().decode() if process.stdout else ""
+            process.kill()
+            raise RuntimeError(f"system did not start:\n{output}")
+        time.sleep(0.2)
+    yield {"base": base, "gateway": gateway, "state": tmp_path, "process": process,
+           "ports": ports, "keys": KeyRing({"e2e": E2E_SIGNING_KEY}, "e2e")}  # fmt: skip
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=60)
+
+
+async def wait_for(predicate, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = await predicate()
+        if value:
+            return value
+        await asyncio.sleep(0.2)
+    raise TimeoutError("condition not met")
