@@ -162,7 +162,14 @@ class RegisterAccountBody(Body):
     owner_id: Identifier | None = None
 
 
-@router.post("/accounts", status_code=201, response_model=Accepted, tags=["customers"])
+DUPLICATE_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"model": Accepted, "description": "A duplicate: the existing record answers "
+          "(`duplicate: true`, `matched_on`), nothing is created"},
+}  # fmt: skip
+
+
+@router.post("/accounts", status_code=201, response_model=Accepted, tags=["customers"],
+             responses=DUPLICATE_ANSWER)  # fmt: skip
 async def register_account(
     body: RegisterAccountBody,
     request: Request,
@@ -233,7 +240,8 @@ class RegisterContactBody(Body):
     owner_id: Identifier | None = None
 
 
-@router.post("/contacts", status_code=201, response_model=Accepted, tags=["customers"])
+@router.post("/contacts", status_code=201, response_model=Accepted, tags=["customers"],
+             responses=DUPLICATE_ANSWER)  # fmt: skip
 async def register_contact(
     body: RegisterContactBody,
     request: Request,
