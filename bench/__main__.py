@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from bench import backbone, projections, sales
+from bench import backbone, gateway, projections, sales
 from bench.common import endpoints, machine, write_result
 from services.platform.runtime import tune_gc
 
@@ -18,6 +18,7 @@ BENCHMARKS = {
     "replay": projections.bench_replay,
     "search": projections.bench_search,
     "timeline_page": projections.bench_timeline_page,
+    "gateway": gateway.bench_gateway,
 }
 
 

@@ -62,11 +62,19 @@ class Principal:
         return f"{self.via}:{self.subject}"
 
 
+VERIFIED_CACHE_SIZE = 10_000
+
+
 @dataclass
 class KeyRing:
     keys: dict[str, str]
     active_kid: str
     api_keys: dict[str, dict[str, str]] = field(default_factory=dict)
+    # token -> (principal, signing kid, expiry): a front end sends the same token with
+    # every request; checking its signature once is enough while it lives and its key does.
+    _verified: dict[str, tuple[Principal, str, float]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     # ------------------------------------------------------------------ tokens
     def issue(
@@ -101,6 +109,12 @@ class KeyRing:
         )
 
     def verify(self, token: str) -> Principal:
+        cached = self._verified.get(token)
+        if cached is not None:
+            principal, signed_by, expires = cached
+            if signed_by in self.keys and time.time() < expires + CLOCK_SKEW_SECONDS:
+                return principal
+            del self._verified[token]
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError:
@@ -129,7 +143,11 @@ class KeyRing:
         subject = claims["sub"]
         if not isinstance(subject, str) or not subject.strip():
             raise AuthError("token has no subject")
-        return Principal(subject, role, team, "jwt")
+        principal = Principal(subject, role, team, "jwt")
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = (principal, kid, float(claims["exp"]))
+        return principal
 
     # ---------------------------------------------------------------- API keys
     def create_api_key(self, name: str, role: str = "integration") -> tuple[str, str]:

@@ -5,16 +5,15 @@ is data (``MATRIX``), enforced by the gateway for every route and tested route b
 (``tests/integration/test_gateway_roles.py``); a route missing from it is refused to
 everyone, and a test fails if any route of the API is missing.
 
-Deals are further scoped by team (``team_may_touch``): a seller works on their own
-deals and their team's, a sales manager on their team's. Teams come from the sales
-service's assignment configuration (who sells in which team).
+Deals are further scoped by team: a seller works on their own deals and their team's,
+a sales manager on their team's. The gateway forwards who is calling and the sales
+service applies that rule to the deal as loaded in the command's own transaction
+(``services.sales.application.access``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from pathlib import Path
 
 SELLER = "seller"
 SALES_MANAGER = "sales_manager"
@@ -109,34 +108,3 @@ MATRIX: dict[str, frozenset[str]] = {
 
 def allowed(route_id: str, role: str) -> bool:
     return role in MATRIX.get(route_id, frozenset())
-
-
-class Teams:
-    """Which team each seller belongs to (from the sales assignment configuration)."""
-
-    def __init__(self, team_of: dict[str, str]) -> None:
-        self._team_of = dict(team_of)
-
-    @classmethod
-    def from_assignment_config(cls, path: Path) -> Teams:
-        config = json.loads(path.read_text())
-        return cls(
-            {seller: team["name"] for team in config.get("teams", []) for seller in team["sellers"]}
-        )
-
-    def team_of(self, seller: str | None) -> str | None:
-        return None if seller is None else self._team_of.get(seller)
-
-
-def team_may_touch(
-    role: str, subject: str, team: str | None, owner_id: str | None, teams: Teams
-) -> bool:
-    """May this person read or change a deal owned by ``owner_id``?"""
-    if role in (ADMIN, ANALYST):
-        return True
-    owner_team = teams.team_of(owner_id)
-    if role == SELLER:
-        return owner_id == subject or (team is not None and owner_team == team)
-    if role == SALES_MANAGER:
-        return team is not None and owner_team == team
-    return False

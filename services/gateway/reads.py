@@ -22,7 +22,7 @@ import orjson
 from services.platform.db import check_schema_name
 
 TOKEN_VERSION = 1
-MAX_TOKEN_EVENTS = 100
+MAX_TOKEN_EVENTS = 20
 
 
 class BadToken(ValueError):

@@ -73,8 +73,13 @@ class UnitOfWork:
         stream_id: str,
         command: C,
         expected_version: int | None = None,
+        check: Callable[[S], None] | None = None,
     ) -> CommandResult:
+        """Load, decide, append. ``check`` sees the loaded state first and may refuse
+        (e.g. who may touch the record), inside the same transaction as the change."""
         state, current = await self.load(decider, stream_id)
+        if check is not None:
+            check(state)
         if expected_version is not None and expected_version != current:
             raise WrongExpectedVersion(stream_id, expected_version, current)
         return await self.append(stream_id, current, decider.decide(command, state))

@@ -9,6 +9,7 @@ import signal
 from collections.abc import Awaitable, Callable, Generator
 
 import uvicorn
+import uvloop
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -119,4 +120,7 @@ def run_process(name: str, main: Callable[[Settings, asyncio.Event], Awaitable[N
         await main(settings, stop)
         log.info("process.stopped", process=name)
 
-    asyncio.run(runner())
+    # uvloop: the same asyncio API, a faster loop (HTTP parsing with httptools comes with
+    # uvicorn's auto-detection). Every long-running process runs on it.
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as loop_runner:
+        loop_runner.run(runner())

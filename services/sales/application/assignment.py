@@ -67,6 +67,10 @@ class AssignmentRules:
             raise ValueError("default_team must be one of the teams")
         return cls(teams, raw["default_team"])
 
+    def team_of(self, seller: str | None) -> str | None:
+        """The team a seller sells in (None for someone in no team)."""
+        return next((t.name for t in self.teams if seller in t.sellers), None)
+
     def team_for(self, country: str | None, state: str | None) -> tuple[Team, bool]:
         """The team for a territory, and whether a territory (not the default) matched."""
         for team in self.teams:

@@ -34,6 +34,12 @@ from services.platform.commands import CommandHandler, UnitOfWork
 from services.platform.decider import DomainError
 from services.platform.eventstore import CommandContext
 from services.sales.application import customers, deals
+from services.sales.application.access import (
+    Actor,
+    check_new_owner,
+    deal_check,
+    owner_of_new_deal,
+)
 from services.sales.application.runtime import SalesRuntime
 from services.sales.domain import account, contact, lead, order, quote
 from services.sales.domain import activity as act
@@ -69,6 +75,7 @@ router = APIRouter(
     responses={
         400: _problem("Malformed JSON"),
         404: _problem("No such record"),
+        403: _problem("The caller (forwarded by the gateway) may not touch this deal"),
         409: _problem("Version conflict (stale If-Match / expected_version) or already exists"),
         413: _problem("An event would be too large to publish"),
         422: _problem("Invalid input or a business rule refused the command; names the field"),
@@ -354,15 +361,30 @@ def _single(
     idempotency_key: str | None,
     correlation_id: str | None,
     expected_version: int | None = None,
+    check: Callable[[Any], None] | None = None,
 ) -> Awaitable[Accepted]:
     if expected_version is None:
         expected_version = _if_match(request)
 
     async def work(uow: UnitOfWork) -> dict[str, Any]:
-        result = await uow.execute(decider, stream_id, command, expected_version)
+        result = await uow.execute(decider, stream_id, command, expected_version, check)
         return {"id": str(entity_id), **result.as_json()}
 
     return _run(request, work, idempotency_key, correlation_id)
+
+
+def _actor(request: Request) -> Actor | None:
+    """The person the gateway vouches for (see services.sales.application.access)."""
+    role = request.headers.get("x-actor-role")
+    if not role:
+        return None
+    return Actor(
+        request.headers.get("x-actor-id", ""), role, request.headers.get("x-actor-team") or None
+    )
+
+
+def _deal_check(request: Request) -> Callable[[Any], None] | None:
+    return deal_check(_actor(request), _runtime(request).rules)
 
 
 def _if_match(request: Request) -> int | None:
@@ -448,11 +470,12 @@ async def open_opportunity(
     """Open a deal in the pipeline's first stage; without an owner the assignment rules
     pick one by the customer's territory, then round-robin."""
     runtime = _runtime(request)
+    owner_id = owner_of_new_deal(_actor(request), body.owner_id, runtime.rules)
     assignment = None
-    if body.owner_id is None:
+    if owner_id is None:
         assignment = await deals.choose_owner(runtime.pool, runtime.rules, body.customer_id)
     command = opp.OpenOpportunity(
-        uuid4(), body.customer_id, body.title, body.amount, body.owner_id, body.expected_close,
+        uuid4(), body.customer_id, body.title, body.amount, owner_id, body.expected_close,
         assignment=assignment, pipeline=runtime.pipeline,
     )  # fmt: skip
 
@@ -484,7 +507,7 @@ async def change_stage(
     )  # fmt: skip
     return await _single(
         request, opp.opportunity, opp.stream_id(opportunity_id), command, opportunity_id,
-        idempotency_key, correlation_id, body.expected_version,
+        idempotency_key, correlation_id, body.expected_version, _deal_check(request),
     )  # fmt: skip
 
 
@@ -504,7 +527,7 @@ async def reopen(
     )
     return await _single(
         request, opp.opportunity, opp.stream_id(opportunity_id), command, opportunity_id,
-        idempotency_key, correlation_id,
+        idempotency_key, correlation_id, None, _deal_check(request),
     )  # fmt: skip
 
 
@@ -519,18 +542,21 @@ async def reassign(
     idempotency_key: IdempotencyKey = None, correlation_id: CorrelationId = None,
 ) -> Accepted:  # fmt: skip
     """Manual reassignment to another seller."""
+    check_new_owner(_actor(request), body.owner_id, _runtime(request).rules)
     command = opp.AssignOpportunity(opportunity_id, body.owner_id, "manual")
     return await _single(
         request, opp.opportunity, opp.stream_id(opportunity_id), command, opportunity_id,
-        idempotency_key, correlation_id,
+        idempotency_key, correlation_id, None, _deal_check(request),
     )  # fmt: skip
 
 
 @router.get("/opportunities/{opportunity_id}", tags=["opportunities"])
 async def get_opportunity(opportunity_id: UUID, request: Request) -> Response:
-    return _state_response(
-        *await _runtime(request).load(opp.opportunity, opp.stream_id(opportunity_id))
-    )
+    state, version = await _runtime(request).load(opp.opportunity, opp.stream_id(opportunity_id))
+    check = _deal_check(request)
+    if check is not None:
+        check(state)
+    return _state_response(state, version)
 
 
 @router.get("/pipeline", tags=["opportunities"])
