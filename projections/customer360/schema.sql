@@ -46,6 +46,11 @@ CREATE TABLE IF NOT EXISTS customer_profiles (
     -- What search compares: computed once per write, not per candidate row of every query
     -- (unaccent costs microseconds a row, and a common name has thousands of candidates).
     search_norm    text GENERATED ALWAYS AS (lower(public.crm_unaccent(search_text))) STORED,
+    -- Its whole words: a typed word that is a known name or place word is found by one
+    -- posting list of this array's index instead of intersecting trigram lists.
+    text_words     text[] GENERATED ALWAYS AS (
+        regexp_split_to_array(lower(public.crm_unaccent(search_text)), '[^a-z0-9]+')
+    ) STORED,
     phones_digits  text[],                -- E.164 without "+"
     tax_numbers    text[],                -- without punctuation
     emails         text[],                -- lower case
@@ -61,6 +66,8 @@ CREATE TABLE IF NOT EXISTS customer_profiles (
 
 CREATE INDEX IF NOT EXISTS customer_profiles_search_norm_trgm
     ON customer_profiles USING gin (search_norm public.gin_trgm_ops);
+CREATE INDEX IF NOT EXISTS customer_profiles_text_words
+    ON customer_profiles USING gin (text_words);
 CREATE INDEX IF NOT EXISTS customer_profiles_phones ON customer_profiles USING gin (phones_digits);
 CREATE INDEX IF NOT EXISTS customer_profiles_phone_tails
     ON customer_profiles USING gin (public.crm_phone_tails(phones_digits));

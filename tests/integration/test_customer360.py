@@ -29,7 +29,13 @@ from contracts.events.support import ComplaintFiled
 from contracts.money import Money
 from contracts.registry import DomainEvent
 from projections.customer360.projector import SCHEMA_SQL, project
-from projections.customer360.queries import _CORRECT, build_search_query, get_profile, search
+from projections.customer360.queries import (
+    _CORRECT,
+    build_search_query,
+    get_profile,
+    known_words,
+    search,
+)
 from services.platform.consumer import INBOX_SQL, EventConsumer, parse_record, run_consumers
 from services.platform.db import apply_sql
 from services.platform.kafka import make_producer
@@ -255,22 +261,34 @@ async def test_schema_sql_is_idempotent_and_search_uses_the_indexes(
     """The very queries search runs, explained: every phase starts from an index."""
     pool = await pool_factory(schema, SCHEMA_SQL)
     await apply_sql(pool, schema, [SCHEMA_SQL, SCHEMA_SQL])
-    cases = [
-        ("jose silva", None, ["search_norm_trgm"]),
-        ("11.222.333/0001-81", None, ["customer_profiles_tax", "phone_tails"]),
-        ("(11) 91234-5678", None, ["customer_profiles_phones", "phone_tails"]),
-        ("maria@example.com.br", None, ["customer_profiles_emails"]),
-        ("jose slva", [["silva", "silveira"], ["jose"]], ["search_norm_trgm"]),
+    cases: list[tuple[str, Any, list[str], frozenset[str]]] = [
+        ("jose silva", None, ["text_words"], frozenset({"jose", "silva"})),
+        ("silv", None, ["search_norm_trgm"], frozenset()),
+        ("11.222.333/0001-81", None, ["customer_profiles_tax", "phone_tails"], frozenset()),
+        ("(11) 91234-5678", None, ["customer_profiles_phones", "phone_tails"], frozenset()),
+        ("maria@example.com.br", None, ["customer_profiles_emails"], frozenset()),
+        ("jose slva", [["silva", "silveira"], ["jose"]], ["search_norm_trgm"], frozenset()),
     ]
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SET LOCAL enable_seqscan = off")
-        for text, corrections, indexes in cases:
-            sql, params = build_search_query(text, 20, corrections=corrections)
+        for text, corrections, indexes, known in cases:
+            sql, params = build_search_query(text, 20, corrections=corrections, known=known)
             plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {sql}", *params))
             for index in indexes:
                 assert index in plan, (text, plan)
         plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {_CORRECT}", ["slva"]))
         assert "search_words_trgm" in plan, plan
+
+
+async def test_whole_words_and_parts_of_words(directory: Any) -> None:
+    pool, ids = directory
+    async with pool.acquire() as conn:
+        assert await known_words(conn, "José SILVA silv 123") == {"José", "SILVA"}
+    # a whole known word matches whole words; a part of a word matches as a part
+    # the whole word first; Silveira, a near word, only after it
+    assert await found(pool, "silva") == [ids["jose"], ids["maria"]]
+    assert set(await found(pool, "silv")) == {ids["jose"], ids["maria"]}
+    assert (await found(pool, "josefa"))[0] == ids["josefa"]
 
 
 async def test_typos_in_names_companies_and_places_are_corrected(directory: Any) -> None:

@@ -169,6 +169,19 @@ class RegisterAccountBody(Body):
     owner_id: Identifier | None = None
 
 
+RECORD_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The record as its events made it, with the stream `version` to send "
+        "back as `If-Match`",
+        "content": {"application/json": {"schema": {
+            "type": "object", "required": ["version", "exists"],
+            "properties": {"version": {"type": "integer", "minimum": 1},
+                           "exists": {"type": "boolean", "const": True}},
+            "additionalProperties": True,
+        }}},
+    }
+}  # fmt: skip
+
 DUPLICATE_ANSWER: dict[int | str, dict[str, Any]] = {
     200: {"model": Accepted, "description": "A duplicate: the existing record answers "
           "(`duplicate: true`, `matched_on`), nothing is created"},
@@ -226,7 +239,7 @@ async def merge_account(
     return await _run(request, work, idempotency_key, correlation_id)
 
 
-@router.get("/accounts/{account_id}", tags=["customers"])
+@router.get("/accounts/{account_id}", tags=["customers"], responses=RECORD_ANSWER)
 async def get_account(account_id: UUID, request: Request) -> Response:
     return _state_response(
         *await _runtime(request).load(account.decider, account.stream_id(account_id))
@@ -285,7 +298,7 @@ async def merge_contact(
     return await _run(request, work, idempotency_key, correlation_id)
 
 
-@router.get("/contacts/{contact_id}", tags=["customers"])
+@router.get("/contacts/{contact_id}", tags=["customers"], responses=RECORD_ANSWER)
 async def get_contact(contact_id: UUID, request: Request) -> Response:
     return _state_response(
         *await _runtime(request).load(contact.decider, contact.stream_id(contact_id))
@@ -448,7 +461,7 @@ async def convert_lead(
     return await _run(request, work, idempotency_key, correlation_id)
 
 
-@router.get("/leads/{lead_id}", tags=["leads"])
+@router.get("/leads/{lead_id}", tags=["leads"], responses=RECORD_ANSWER)
 async def get_lead(lead_id: UUID, request: Request) -> Response:
     return _state_response(*await _runtime(request).load(lead.decider, lead.stream_id(lead_id)))
 
@@ -550,7 +563,7 @@ async def reassign(
     )  # fmt: skip
 
 
-@router.get("/opportunities/{opportunity_id}", tags=["opportunities"])
+@router.get("/opportunities/{opportunity_id}", tags=["opportunities"], responses=RECORD_ANSWER)
 async def get_opportunity(opportunity_id: UUID, request: Request) -> Response:
     state, version = await _runtime(request).load(opp.opportunity, opp.stream_id(opportunity_id))
     check = _deal_check(request)
@@ -663,7 +676,7 @@ async def accept_quote(
     )  # fmt: skip
 
 
-@router.get("/quotes/{quote_id}", tags=["quotes"])
+@router.get("/quotes/{quote_id}", tags=["quotes"], responses=RECORD_ANSWER)
 async def get_quote(quote_id: UUID, request: Request) -> Response:
     return _state_response(*await _runtime(request).load(quote.decider, quote.stream_id(quote_id)))
 
@@ -782,7 +795,7 @@ async def return_order(
                          idempotency_key, correlation_id)  # fmt: skip
 
 
-@router.get("/orders/{order_id}", tags=["orders"])
+@router.get("/orders/{order_id}", tags=["orders"], responses=RECORD_ANSWER)
 async def get_order(order_id: UUID, request: Request) -> Response:
     return _state_response(*await _runtime(request).load(order.decider, order.stream_id(order_id)))
 
@@ -853,7 +866,7 @@ async def schedule_follow_up(
     return await _run(request, work, idempotency_key, correlation_id)
 
 
-@router.get("/follow-ups/{follow_up_id}", tags=["activities"])
+@router.get("/follow-ups/{follow_up_id}", tags=["activities"], responses=RECORD_ANSWER)
 async def get_follow_up(follow_up_id: UUID, request: Request) -> Response:
     return _state_response(
         *await _runtime(request).load(act.follow_up_decider, act.follow_up_stream_id(follow_up_id))
