@@ -31,6 +31,41 @@ DEAD_LETTER = TopicSpec(
 )
 
 TOPICS: tuple[TopicSpec, ...] = (SALES, SUPPORT, ROUTING, MARKETING, EXTERNAL, DEAD_LETTER)
+
+EXTERNAL_EVENT_TYPES: frozenset[str] = frozenset(
+    {
+        "crm.sales.purchase_made",  # a shop's sale (e-commerce, point of sale)
+        "crm.sales.lead_captured",  # a web form, an event's attendee list
+        "crm.sales.activity_logged",  # a telephony system's call, an e-mail tool's message
+        "crm.support.complaint_filed",  # a call centre, a complaints site
+    }
+)
+"""What other systems may publish. The rest are facts only the CRM's own services
+establish (a merge, a deal won, a quote approved): coming from outside they would forge
+the customer's history, so they are refused at the gateway and dead-lettered by readers
+of an external topic."""
+
+RESERVED_SOURCE_PREFIX = "/crm/"
+"""CloudEvent sources of the CRM's own services; another system may not use them (its
+events would shadow the services' own, which consumers deduplicate by source and id)."""
+
+
+def is_external_topic(name: str) -> bool:
+    """A topic other systems publish to: the catalogue's, or one with an ``external``
+    segment in its dotted name (tests and tenants run their own)."""
+    return name == EXTERNAL.name or "external" in name.split(".")
+
+
+def external_refusal(event_type: str, source: str) -> str | None:
+    """Why an event may not come from another system; None when it may."""
+    if source.startswith(RESERVED_SOURCE_PREFIX):
+        return f"source {source!r} is reserved for the CRM's own services"
+    if event_type not in EXTERNAL_EVENT_TYPES:
+        allowed = ", ".join(sorted(EXTERNAL_EVENT_TYPES))
+        return f"{event_type!r} may not be published by other systems (allowed: {allowed})"
+    return None
+
+
 _BY_CONTEXT = {"sales": SALES, "support": SUPPORT, "routing": ROUTING, "marketing": MARKETING}
 
 

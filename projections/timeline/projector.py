@@ -45,7 +45,7 @@ from contracts.events.sales import (
 from contracts.events.support import ComplaintFiled
 from contracts.money import Money
 from contracts.registry import DomainEvent
-from contracts.topics import EXTERNAL
+from contracts.topics import is_external_topic
 from services.platform.consumer import ConsumedEvent
 from services.platform.db import Connection
 
@@ -246,10 +246,9 @@ def origin_of(topic: str) -> str:
     """``external`` for a topic other systems publish to, ``internal`` otherwise.
 
     The topic, not the self-declared CloudEvent source, says who published: only other
-    systems write to ``crm.external.events``. Any topic with an ``external`` segment in
-    its dotted name counts too, so that tests and tenants can run their own.
+    systems write to ``crm.external.events`` (``contracts.topics.is_external_topic``).
     """
-    return "external" if topic == EXTERNAL.name or "external" in topic.split(".") else "internal"
+    return "external" if is_external_topic(topic) else "internal"
 
 
 ENTRY_COLUMNS = (

@@ -10,13 +10,18 @@ API key, and the role matrix (``services.gateway.policy``) decides what each may
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
+import os
 import re
+import time
 import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote, urlencode
 
 import aiohttp
 import asyncpg
@@ -24,12 +29,11 @@ import orjson
 import yarl
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, QueryParams
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -39,20 +43,29 @@ from projections.customer360.profile import Profile
 from projections.customer360.queries import get_profile, search
 from projections.timeline.queries import MAX_LIMIT, page, survivor_of
 from services.gateway import events as external_events
-from services.gateway.auth import AuthError, KeyRing, Principal
+from services.gateway.auth import AuthError, KeyRing, Principal, local_key_file
 from services.gateway.errors import GatewayProblem, unavailable
 from services.gateway.middleware import (
     BodyLimitMiddleware,
     CorrelationMiddleware,
+    ProblemCORSMiddleware,
     RateLimiter,
     retry_after,
     send_problem,
 )
 from services.gateway.policy import ADMIN, ANALYST, MATRIX, allowed
-from services.gateway.reads import BadToken, Projections, live_entries, make_token
+from services.gateway.reads import (
+    BadToken,
+    Projections,
+    decode_position,
+    live_entries,
+    make_token,
+)
+from services.gateway.scope import DealScope
 from services.platform.kafka import LazyProducer, make_producer
 from services.platform.logging import get_logger
 from services.platform.problems import PROBLEM_BASE, install_problem_handlers, problem
+from services.sales.application.assignment import AssignmentRules
 from services.sales.application.runtime import SOURCE as SALES_SOURCE
 from services.sales.entrypoints.http import Accepted
 from services.sales.entrypoints.http import router as sales_router
@@ -76,6 +89,7 @@ class GatewaySettings(BaseSettings):
     upstream_timeout_seconds: float = 30.0
     events_topic: str = EXTERNAL.name
     max_batch_events: int = 500
+    max_streams_per_client: int = 5
 
 
 @dataclass
@@ -87,6 +101,10 @@ class GatewayRuntime:
     producer: LazyProducer
     limiter: RateLimiter
     projections: Projections
+    rules: AssignmentRules = field(default_factory=AssignmentRules.load)
+    keys_file: Path | None = None  # the local key ring, re-read when it changes
+    _keys_seen: tuple[float, int | None] = (0.0, None)  # (checked at, file mtime)
+    streams: dict[str, int] = field(default_factory=dict)  # open live streams per client
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
@@ -114,12 +132,32 @@ class GatewayRuntime:
         return cls(
             settings=settings,
             keys=keys or KeyRing.load(),
+            keys_file=None if keys or os.environ.get("CRM_GATEWAY_JWT_KEYS") else local_key_file(),
             pool=pool,
             http=http,
             producer=LazyProducer(lambda: make_producer(kafka_bootstrap)),
             limiter=RateLimiter(settings.rate_per_second, settings.rate_burst),
             projections=Projections(pool),
         )
+
+    def current_keys(self) -> KeyRing:
+        """The key ring, re-read (at most every 2 s) when its local file changed: a key
+        rotated or an API key added or revoked with ``crm auth`` needs no restart."""
+        if self.keys_file is None:
+            return self.keys
+        now = time.monotonic()
+        checked_at, mtime = self._keys_seen
+        if now - checked_at < 2.0:
+            return self.keys
+        try:
+            current = self.keys_file.stat().st_mtime_ns
+        except OSError:
+            current = None
+        if mtime is not None and current is not None and current != mtime:
+            self.keys = KeyRing.load()
+            log.info("gateway.keys_reloaded", kids=sorted(self.keys.keys))
+        self._keys_seen = (now, current)
+        return self.keys
 
     async def close(self) -> None:
         self.stop.set()
@@ -193,7 +231,7 @@ def admit(runtime: GatewayRuntime, principal: Principal, rid: str) -> None:
 async def guard(request: Request) -> Principal:
     """Authenticate, rate-limit and authorise by the role matrix; the principal."""
     runtime = _runtime(request)
-    principal = authenticate(runtime.keys, request.headers)
+    principal = authenticate(runtime.current_keys(), request.headers)
     admit(runtime, principal, route_id(request))
     request.state.principal = principal
     return principal
@@ -275,6 +313,26 @@ def mirror_service_routes(
     return mirrored
 
 
+def upstream_url(base: str, path: str, query_string: bytes) -> yarl.URL:
+    """The service's URL for a gateway path: the service's own host, whatever the path.
+
+    ``path`` is the decoded path the route was matched on; it is re-encoded here, so an
+    encoded ``%2F``, ``@`` or ``:`` can neither escape the path nor change the host.
+    """
+    service_path = path.removeprefix("/v1")
+    if not service_path.startswith("/") or any(
+        segment in ("", ".", "..") for segment in service_path.split("/")[1:]
+    ):
+        raise GatewayProblem(404, "Not Found", "no such resource", "not-found")
+    root = yarl.URL(base)
+    query = urlencode(QueryParams(query_string.decode("latin-1")).multi_items())
+    return yarl.URL.build(
+        scheme=root.scheme, host=root.raw_host or "", port=root.explicit_port,
+        path=root.raw_path.rstrip("/") + quote(service_path, safe="/"),
+        query_string=query, encoded=True,
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Upstream:
     status: int
@@ -287,7 +345,7 @@ async def forward(
     runtime: GatewayRuntime,
     service: str,
     method: str,
-    raw_path: str,
+    path: str,
     query_string: bytes,
     request_headers: Headers,
     body: bytes,
@@ -299,16 +357,15 @@ async def forward(
     headers["x-correlation-id"] = correlation_id
     # Who is calling, for the service's own record-level rules (a deal's team). Built
     # here from the verified credentials: a client's own X-Actor-* headers never pass.
-    headers["x-actor-id"] = principal.subject
-    headers["x-actor-role"] = principal.role
+    # Percent-encoded: HTTP header values are Latin-1 on the way in, and "José" is not.
+    headers["x-actor-id"] = quote(principal.subject, safe="")
+    headers["x-actor-role"] = quote(principal.role, safe="")
     if principal.team:
-        headers["x-actor-team"] = principal.team
-    url = runtime.settings.sales_url + raw_path.removeprefix("/v1")
-    if query_string:
-        url += "?" + query_string.decode("latin-1")
+        headers["x-actor-team"] = quote(principal.team, safe="")
+    url = upstream_url(runtime.settings.sales_url, path, query_string)
     try:
         async with runtime.http.request(
-            method, yarl.URL(url, encoded=True), data=body or None, headers=headers
+            method, url, data=body or None, headers=headers
         ) as upstream:
             content = await upstream.read()
             status = upstream.status
@@ -337,7 +394,7 @@ async def _forward(request: Request, principal: Principal, service: str) -> Resp
     scope = request.scope
     upstream = await forward(
         _runtime(request), service, request.method,
-        scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?", 1)[0],
+        scope["path"],
         scope.get("query_string", b""), request.headers, await request.body(), principal,
         scope["state"]["correlation_id"],
     )  # fmt: skip
@@ -375,12 +432,11 @@ class ForwardingMiddleware:
         runtime: GatewayRuntime = scope["app"].state.gateway
         headers = Headers(scope=scope)
         try:
-            principal = authenticate(runtime.keys, headers)
+            principal = authenticate(runtime.current_keys(), headers)
             admit(runtime, principal, rid)
             body = await _read_body(receive)
-            raw_path = scope.get("raw_path", path.encode()).decode("latin-1").split("?", 1)[0]
             upstream = await forward(
-                runtime, service, method, raw_path, scope.get("query_string", b""), headers,
+                runtime, service, method, path, scope.get("query_string", b""), headers,
                 body, principal, scope["state"]["correlation_id"],
             )  # fmt: skip
         except GatewayProblem as exc:
@@ -499,11 +555,11 @@ async def customer_360(
     state = await _wait(request, "customer360", wait_for, wait)
     if state is not None:
         response.headers["X-Read-Your-Writes"] = state
-    async with _runtime(request).pool.acquire() as conn:
+    async with read_connection(request) as conn:
         profile = await _read_model(get_profile(conn, customer_id))
     if profile is None:
         raise GatewayProblem(404, "Not found", f"no customer {customer_id!r}", "not-found")
-    return profile
+    return DealScope(principal, _runtime(request).rules).profile(profile)
 
 
 @reads_router.get("/customers/{customer_id}/timeline", response_model=TimelinePage,
@@ -529,7 +585,7 @@ async def customer_timeline(
 ) -> Any:
     """One page of the unified timeline, newest first by default; `next_cursor` pages on."""
     state = await _wait(request, "timeline", wait_for, wait)
-    async with _runtime(request).pool.acquire() as conn:
+    async with read_connection(request) as conn:
         whose = await _read_model(survivor_of(conn, customer_id))
         try:
             found = await _read_model(page(
@@ -539,9 +595,14 @@ async def customer_timeline(
             ))  # fmt: skip
         except ValueError as exc:
             raise GatewayProblem(422, "Invalid request", str(exc), "validation") from None
+        # Entries of another team's deals are left out for sellers and managers; the
+        # cursor still stands where the page ended, so paging goes on.
+        entries = await DealScope(principal, _runtime(request).rules).entries(
+            conn, whose, found.entries
+        )
     return {
         "customer_id": whose,
-        "entries": found.entries,
+        "entries": entries,
         "next_cursor": found.next_cursor,
         "read_your_writes": state,
     }
@@ -563,22 +624,43 @@ async def customer_timeline_stream(
     """Live updates of a customer's timeline (Server-Sent Events), from now on or from the
     `Last-Event-ID` the browser sends when it reconnects."""
     runtime = _runtime(request)
-    since = datetime.now(UTC)
     last = request.headers.get("last-event-id")
-    if last:
-        try:
-            since = datetime.fromisoformat(last)
-        except ValueError:
-            raise GatewayProblem(
-                422, "Invalid request", "Last-Event-ID: not an id of this stream", "validation"
-            ) from None
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)
-    async with runtime.pool.acquire() as conn:
+    async with read_connection(request) as conn:
         whose = await _read_model(survivor_of(conn, customer_id))
-    stream = live_entries(runtime.pool, whose, since, request.is_disconnected, runtime.stop)
+        if last:
+            try:
+                start = decode_position(last)
+            except ValueError as exc:
+                raise GatewayProblem(422, "Invalid request", str(exc), "validation") from None
+        else:  # the database's clock, as the entries' projected_at
+            start = (await conn.fetchval("SELECT clock_timestamp()"), "", "")
+    client = principal.client_id
+    if runtime.streams.get(client, 0) >= runtime.settings.max_streams_per_client:
+        raise GatewayProblem(
+            429, "Too many live streams",
+            f"at most {runtime.settings.max_streams_per_client} open streams per client",
+            "rate-limited", {"Retry-After": "5"},
+        )  # fmt: skip
+    scope = DealScope(principal, runtime.rules)
+
+    async def visible(conn: Any, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return await scope.entries(conn, whose, entries)
+
+    async def counted() -> AsyncIterator[bytes]:
+        runtime.streams[client] = runtime.streams.get(client, 0) + 1
+        try:
+            async for chunk in live_entries(
+                runtime.pool, whose, start, visible, request.is_disconnected, runtime.stop,
+                ends_at=principal.expires_at,
+            ):  # fmt: skip
+                yield chunk
+        finally:
+            runtime.streams[client] -= 1
+            if runtime.streams[client] <= 0:
+                del runtime.streams[client]
+
     return StreamingResponse(
-        stream,
+        counted(),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -593,9 +675,22 @@ async def search_customers(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Any:  # fmt: skip
     """Find customers: exact identifiers first, then names tolerant of accents and typos."""
-    async with _runtime(request).pool.acquire() as conn:
+    async with read_connection(request) as conn:
         hits = await _read_model(search(conn, q, limit=limit))
     return {"hits": hits}
+
+
+@contextlib.asynccontextmanager
+async def read_connection(request: Request) -> AsyncIterator[Any]:
+    """A connection of the read pool, or 503 when none frees up in time."""
+    try:
+        connection = await _runtime(request).pool.acquire(timeout=5)
+    except TimeoutError:
+        raise unavailable("the read database (all connections busy)") from None
+    try:
+        yield connection
+    finally:
+        await _runtime(request).pool.release(connection)
 
 
 async def _read_model(read: Awaitable[Any]) -> Any:
@@ -620,7 +715,7 @@ async def publish_events(principal: CurrentPrincipal, request: Request) -> Any:
         producer = await runtime.producer.get()
         return await external_events.publish(
             producer, runtime.settings.events_topic, items, batch,
-            request.scope["state"].get("correlation_id"),
+            request.scope["state"].get("correlation_id"), principal.sources,
         )  # fmt: skip
     except GatewayProblem as exc:
         if exc.status == 503:
@@ -644,7 +739,8 @@ class ContentTypeMiddleware:
             has_body = headers.get(b"content-length", b"0") != b"0" or (
                 b"transfer-encoding" in headers
             )
-            ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip()
+            raw_type = headers.get(b"content-type", b"").decode("latin-1")
+            ctype = raw_type.split(";")[0].strip().lower()
             if has_body and not (ctype in JSON_TYPES or ctype.endswith("+json")):
                 await send_problem(
                     send, 415, "Unsupported media type",
@@ -700,6 +796,16 @@ def create_app(
     )  # fmt: skip
     app.include_router(v1)
 
+    document = app.openapi
+
+    def openapi_with_security() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            describe_security(document())
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi_with_security  # type: ignore[method-assign]
+
     @app.get("/asyncapi.json", include_in_schema=False)
     async def asyncapi() -> Response:
         return Response(ASYNCAPI_FILE.read_bytes(), media_type="application/json")
@@ -712,7 +818,7 @@ def create_app(
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(
-            CORSMiddleware,
+            ProblemCORSMiddleware,
             allow_origins=origins,
             allow_methods=["GET", "POST", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match",
@@ -723,6 +829,42 @@ def create_app(
         )  # fmt: skip
     app.add_middleware(CorrelationMiddleware)
     return app
+
+
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+               "description": "People: a JWT from the key ring (`crm auth token`)"},
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
+               "description": "Other systems: `crm_<id>_<secret>` (`crm auth api-key`); "
+               "`Authorization: ApiKey <key>` works too"},
+}  # fmt: skip
+_GATEWAY_ANSWERS = {
+    "413": _problem_response("The body is larger than the gateway accepts"),
+    "415": _problem_response("The body is not JSON"),
+}
+_IF_MATCH = {
+    "name": "If-Match", "in": "header", "required": False,
+    "description": "The record's version you read: a stale one answers 409",
+    "schema": {"type": "string", "maxLength": 20, "examples": ["3"]},
+}  # fmt: skip
+
+
+def describe_security(document: dict[str, Any]) -> None:
+    """What a dependency cannot tell FastAPI: how to authenticate, and what the gateway
+    itself answers before a service sees the request."""
+    document.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+    for path, operations in document["paths"].items():
+        if not path.startswith("/v1"):
+            continue
+        for method, operation in operations.items():
+            operation["security"] = [{"bearer": []}, {"apiKey": []}]
+            if method == "post":
+                for status, answer in _GATEWAY_ANSWERS.items():
+                    operation["responses"].setdefault(status, answer)
+                if "{" in path and path != "/v1/events":  # a command on one record
+                    names = {p.get("name") for p in operation.get("parameters", [])}
+                    if "If-Match" not in names:
+                        operation.setdefault("parameters", []).append(_IF_MATCH)
 
 
 def documented_routes(app: FastAPI) -> list[str]:

@@ -55,11 +55,14 @@ class Principal:
     role: str
     team: str | None = None
     via: str = "jwt"  # "jwt" or "api-key"
+    key_id: str | None = None
+    sources: frozenset[str] = frozenset()  # API keys: the CloudEvent sources it may use
+    expires_at: float | None = None  # tokens: when they stop being valid
 
     @property
     def client_id(self) -> str:
-        """What rate limits count by."""
-        return f"{self.via}:{self.subject}"
+        """What rate limits count by: the person, or the API key itself."""
+        return f"api-key:{self.key_id}" if self.key_id else f"{self.via}:{self.subject}"
 
 
 VERIFIED_CACHE_SIZE = 10_000
@@ -69,7 +72,7 @@ VERIFIED_CACHE_SIZE = 10_000
 class KeyRing:
     keys: dict[str, str]
     active_kid: str
-    api_keys: dict[str, dict[str, str]] = field(default_factory=dict)
+    api_keys: dict[str, dict[str, Any]] = field(default_factory=dict)
     # token -> (principal, signing kid, expiry): a front end sends the same token with
     # every request; checking its signature once is enough while it lives and its key does.
     _verified: dict[str, tuple[Principal, str, float]] = field(
@@ -143,15 +146,20 @@ class KeyRing:
         subject = claims["sub"]
         if not isinstance(subject, str) or not subject.strip():
             raise AuthError("token has no subject")
-        principal = Principal(subject, role, team, "jwt")
+        principal = Principal(subject, role, team, "jwt", expires_at=float(claims["exp"]))
         if len(self._verified) >= VERIFIED_CACHE_SIZE:
             self._verified.clear()
         self._verified[token] = (principal, kid, float(claims["exp"]))
         return principal
 
     # ---------------------------------------------------------------- API keys
-    def create_api_key(self, name: str, role: str = "integration") -> tuple[str, str]:
-        """A new key: (key id, the full key to hand out once). Only its digest is kept."""
+    def create_api_key(
+        self, name: str, role: str = "integration", sources: tuple[str, ...] = ()
+    ) -> tuple[str, str]:
+        """A new key: (key id, the full key to hand out once). Only its digest is kept.
+
+        ``sources``: the CloudEvent sources events published with it may carry (any
+        source outside the CRM's own when empty)."""
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
         key_id = secrets.token_hex(4)
@@ -160,6 +168,7 @@ class KeyRing:
             "sha256": hashlib.sha256(secret.encode()).hexdigest(),
             "role": role,
             "name": name,
+            "sources": list(sources),
         }
         return key_id, f"{API_KEY_PREFIX}{key_id}_{secret}"
 
@@ -174,7 +183,11 @@ class KeyRing:
         role = entry.get("role", "integration")
         if role not in ROLES:
             raise AuthError("API key has no known role")
-        return Principal(entry.get("name") or key_id, role, None, "api-key")
+        sources = entry.get("sources") or []
+        return Principal(
+            entry.get("name") or key_id, role, None, "api-key", key_id,
+            frozenset(s for s in sources if isinstance(s, str)),
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ storage
     @classmethod
@@ -215,6 +228,10 @@ class KeyRing:
         self.keys[kid] = secrets.token_urlsafe(32)
         self.active_kid = kid
         return kid
+
+
+def local_key_file(local_dir: Path | None = None) -> Path:
+    return _local_file(local_dir)
 
 
 def _local_file(local_dir: Path | None) -> Path:

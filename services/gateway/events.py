@@ -22,12 +22,15 @@ from pydantic import BaseModel, Field, ValidationError
 
 from contracts.envelope import CloudEvent, partition_key
 from contracts.registry import parse_data
+from contracts.topics import RESERVED_SOURCE_PREFIX, external_refusal
 from services.gateway.errors import GatewayProblem
 from services.platform.logging import get_logger
 
 log = get_logger(__name__)
 
 BATCH_TYPE = "application/cloudevents-batch+json"
+MAX_EVENT_BYTES = 256 * 1024
+"""As the event store's limit: an event that size always fits a Kafka record."""
 
 
 class EventResult(BaseModel):
@@ -91,7 +94,9 @@ def _problem(detail: str, errors: list[dict[str, Any]] | None = None) -> dict[st
     return body
 
 
-def validate_event(item: Any, correlation_id: str | None) -> CloudEvent | dict[str, Any]:
+def validate_event(
+    item: Any, correlation_id: str | None, allowed_sources: frozenset[str] = frozenset()
+) -> CloudEvent | dict[str, Any]:
     """The event ready to publish, or the problem saying why it is refused."""
     if not isinstance(item, dict):
         return _problem("an event must be a JSON object (a CloudEvent)")
@@ -108,6 +113,16 @@ def validate_event(item: Any, correlation_id: str | None) -> CloudEvent | dict[s
         )
     except Exception as exc:  # unknown type or schema version
         return _problem(str(exc), [{"field": "type", "message": str(exc), "type": "unknown"}])
+    refusal = external_refusal(envelope.type, envelope.source)
+    if refusal is not None:
+        field = "source" if envelope.source.startswith(RESERVED_SOURCE_PREFIX) else "type"
+        return _problem(refusal, [{"field": field, "message": refusal, "type": "refused"}])
+    if allowed_sources and envelope.source not in allowed_sources:
+        detail = f"this API key may publish from {', '.join(sorted(allowed_sources))} only"
+        return _problem(detail, [{"field": "source", "message": detail, "type": "refused"}])
+    if len(orjson.dumps(item)) > MAX_EVENT_BYTES:
+        detail = f"an event may be at most {MAX_EVENT_BYTES} bytes"
+        return _problem(detail, [{"field": "body", "message": detail, "type": "too-large"}])
     update: dict[str, Any] = {}
     if envelope.customerid is None and event.customer():
         update["customerid"] = event.customer()  # key by customer: their events keep order
@@ -153,37 +168,54 @@ async def publish(
     items: list[Any],
     batch: bool,
     correlation_id: str | None,
+    allowed_sources: frozenset[str] = frozenset(),
 ) -> EventsAnswer:
     """Validate each event, publish the valid ones (acks=all), answer event by event."""
-    checked = [validate_event(item, correlation_id) for item in items]
+    checked = [validate_event(item, correlation_id, allowed_sources) for item in items]
     first = checked[0]
     if not batch and not isinstance(first, CloudEvent):
         raise GatewayProblem(
             422, first["title"], first["detail"], "invalid-event",
             extra={"errors": first.get("errors", [])},
         )  # fmt: skip
-    valid = [e for e in checked if isinstance(e, CloudEvent)]
+    outcomes: dict[int, BaseException | None] = {}
+    valid = [(i, e) for i, e in enumerate(checked) if isinstance(e, CloudEvent)]
     try:
         sends = [
             await producer.send(
                 topic, envelope.to_json_bytes(), key=partition_key(envelope),
                 headers=envelope.kafka_headers(),
             )
-            for envelope in valid
+            for _, envelope in valid
         ]  # fmt: skip
-        await asyncio.gather(*sends)
     except KafkaError as exc:
         log.warning("gateway.publish_failed", error=repr(exc))
         raise GatewayProblem(
-            503, "Could not publish", "the event backbone did not acknowledge; re-sending "
+            503, "Could not publish", "the event backbone did not take the events; re-sending "
             "the same events is safe", "unavailable", {"Retry-After": "1"},
         ) from exc  # fmt: skip
+    acks = await asyncio.gather(*sends, return_exceptions=True)
+    for (index, _), ack in zip(valid, acks, strict=True):
+        outcomes[index] = ack if isinstance(ack, BaseException) else None
+    failed = [index for index, error in outcomes.items() if error is not None]
+    if failed and len(failed) == len(valid):
+        log.warning("gateway.publish_failed", error=repr(outcomes[failed[0]]))
+        raise GatewayProblem(
+            503, "Could not publish", "the event backbone did not acknowledge; re-sending "
+            "the same events is safe", "unavailable", {"Retry-After": "1"},
+        )  # fmt: skip
     results = []
     for index, outcome in enumerate(checked):
-        if isinstance(outcome, CloudEvent):
+        if isinstance(outcome, CloudEvent) and outcomes.get(index) is None:
             results.append(EventResult(index=index, id=outcome.id, source=outcome.source,
                                        status="accepted"))  # fmt: skip
             continue
+        if isinstance(outcome, CloudEvent):  # valid, but the broker did not acknowledge it
+            outcome = {
+                "type": "https://opencrm.dev/problems/unavailable", "title": "Not published",
+                "status": 503, "detail": "the event backbone did not acknowledge this event; "
+                "re-send it",
+            }  # fmt: skip
         item = items[index] if isinstance(items[index], dict) else {}
         ident, source = item.get("id"), item.get("source")
         results.append(EventResult(
@@ -191,4 +223,5 @@ async def publish(
             source=source if isinstance(source, str) else None,
             status="rejected", problem=outcome,
         ))  # fmt: skip
-    return EventsAnswer(accepted=len(valid), rejected=len(items) - len(valid), results=results)
+    accepted = sum(1 for r in results if r.status == "accepted")
+    return EventsAnswer(accepted=accepted, rejected=len(items) - accepted, results=results)

@@ -17,9 +17,15 @@ from dataclasses import dataclass
 
 import orjson
 import structlog
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.platform.logging import get_logger
 from services.platform.problems import PROBLEM_BASE, PROBLEM_JSON
+
+log = get_logger(__name__)
 
 CORRELATION_HEADER = "x-correlation-id"
 _CORRELATION_OK = re.compile(r"^[\x21-\x7e]{1,200}$")
@@ -72,8 +78,25 @@ class CorrelationMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send_with_id(message)
+
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, tracking)
+        except Exception as exc:
+            # Here, not in Starlette's outermost handler: the answer keeps its correlation
+            # id (and CORS headers), and the log line says which request failed.
+            log.exception("http.unexpected_error", error=repr(exc), path=scope.get("path"))
+            if not started:
+                await send_problem(
+                    send_with_id, 500, "Internal error",
+                    "the request failed; nothing was changed", "internal",
+                )  # fmt: skip
         finally:
             structlog.contextvars.unbind_contextvars("correlation_id")
 
@@ -180,3 +203,22 @@ class RateLimiter:
 
 def retry_after(seconds: float) -> str:
     return str(max(1, math.ceil(seconds)))
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS handling, with a refused preflight answered as a problem document."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        detail = bytes(response.body).decode("utf-8", "replace")
+        problem = Response(
+            orjson.dumps({"type": PROBLEM_BASE + "cors", "title": "CORS request refused",
+                          "status": 403, "detail": detail}),
+            status_code=403, media_type=PROBLEM_JSON,
+        )  # fmt: skip
+        for name in ("vary", "access-control-allow-methods", "access-control-max-age"):
+            if name in response.headers:
+                problem.headers[name] = response.headers[name]
+        return problem

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import time
-from collections.abc import AsyncIterator, Sequence
-from datetime import datetime, timedelta
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -110,6 +111,35 @@ _STREAM_COLUMNS = (
     "channel, event_type, summary, actor, links, stream_id, stream_version, correlation_id, "
     "payload, projected_at"
 )
+STREAM_PAGE = 200
+LATE_COMMIT_WINDOW = timedelta(seconds=2)
+"""How far back each poll looks again: an entry's ``projected_at`` is taken when it is
+written, and a transaction may commit after others that wrote later."""
+
+Position = tuple[datetime, str, str]
+"""(projected_at, event_source, event_id): where a live stream stands."""
+
+
+def encode_position(position: Position) -> str:
+    at, source, ident = position
+    raw = orjson.dumps([at.isoformat(), source, ident])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_position(text: str) -> Position:
+    """A ``Last-Event-ID`` this stream sent; ``ValueError`` for anything else."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        at, source, ident = orjson.loads(raw)
+        when = datetime.fromisoformat(at)
+        if when.tzinfo is None or not isinstance(source, str) or not isinstance(ident, str):
+            raise ValueError
+        when = when.astimezone(UTC)
+        if not 1970 <= when.year <= 9000:  # and so representable a window earlier, too
+            raise ValueError
+    except (binascii.Error, ValueError, TypeError, OverflowError):
+        raise ValueError("Last-Event-ID: not an id this stream sent") from None
+    return when, source, ident
 
 
 def _entry_json(row: asyncpg.Record) -> dict[str, Any]:
@@ -119,54 +149,67 @@ def _entry_json(row: asyncpg.Record) -> dict[str, Any]:
     return entry
 
 
+Visible = Callable[[Any, list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]]
+
+
 async def live_entries(
     pool: asyncpg.Pool,
     customer_id: str,
-    since: datetime,
-    is_disconnected: Any,
+    start: Position,
+    visible: Visible,
+    is_disconnected: Callable[[], Awaitable[bool]],
     stop: asyncio.Event,
+    ends_at: float | None = None,
     poll: float = 0.5,
     heartbeat: float = 15.0,
 ) -> AsyncIterator[bytes]:
-    """Server-Sent Events: each timeline entry projected after ``since``, as it lands.
+    """Server-Sent Events: each timeline entry projected after ``start``, as it lands.
 
-    Entries are found by the time they were projected; a window of one second before the
-    last one seen, with the ids already sent remembered, covers transactions that
-    committed in a different order than their clocks.
+    Each poll pages by (projected_at, source, id) from a little before the last entry
+    sent, skipping what was sent, until a page comes back short: a burst of entries is
+    sent whole, and an entry whose transaction committed late is still sent. The event
+    id is the entry's position, so a browser's reconnection (Last-Event-ID) resumes right
+    after it. The stream ends when the caller's credentials expire (the browser
+    reconnects, with fresh ones).
     """
     sent: dict[tuple[str, str], datetime] = {}
-    cursor = since
+    last = start
+    after = start
     last_beat = time.monotonic()
     yield b"retry: 2000\n\n"
     while not stop.is_set() and not await is_disconnected():
-        rows = await pool.fetch(
-            f"SELECT {_STREAM_COLUMNS} FROM timeline_entries "
-            "WHERE customer_id = $1 AND projected_at > $2 "
-            "ORDER BY projected_at, event_source, event_id LIMIT 500",
-            customer_id,
-            cursor - timedelta(seconds=1),
-        )
-        for row in rows:
-            key = (row["event_source"], row["event_id"])
-            if key in sent:
-                continue
-            sent[key] = row["projected_at"]
-            entry = _entry_json(row)
-            yield (
-                b"event: timeline-entry\nid: "
-                + row["projected_at"].isoformat().encode()
-                + b"\ndata: "
-                + orjson.dumps(entry)
-                + b"\n\n"
-            )
-            cursor = max(cursor, row["projected_at"])
-        horizon = cursor - timedelta(seconds=2)
-        for key in [k for k, at in sent.items() if at < horizon]:
+        if ends_at is not None and time.time() >= ends_at:
+            yield b"event: credentials-expired\ndata: {}\n\n"
+            return
+        async with pool.acquire(timeout=5) as conn:
+            while True:
+                rows = await conn.fetch(
+                    f"SELECT {_STREAM_COLUMNS} FROM timeline_entries WHERE customer_id = $1 "
+                    "AND (projected_at, event_source, event_id) > ($2, $3, $4) "
+                    "ORDER BY projected_at, event_source, event_id LIMIT $5",
+                    customer_id, *after, STREAM_PAGE,
+                )  # fmt: skip
+                fresh = [r for r in rows if (r["event_source"], r["event_id"]) not in sent]
+                entries = await visible(conn, [_entry_json(r) for r in fresh])
+                for row in fresh:
+                    sent[(row["event_source"], row["event_id"])] = row["projected_at"]
+                    last = max(last, (row["projected_at"], row["event_source"], row["event_id"]))
+                for entry in entries:
+                    position = (entry["projected_at"], entry["event_source"], entry["event_id"])
+                    yield (
+                        b"event: timeline-entry\nid: " + encode_position(position).encode()
+                        + b"\ndata: " + orjson.dumps(entry) + b"\n\n"
+                    )  # fmt: skip
+                if len(rows) < STREAM_PAGE:
+                    break
+                tail = rows[-1]
+                after = (tail["projected_at"], tail["event_source"], tail["event_id"])
+        window_start = last[0] - LATE_COMMIT_WINDOW
+        after = (window_start, "", "")
+        for key in [k for k, at in sent.items() if at < window_start]:
             del sent[key]
         if time.monotonic() - last_beat >= heartbeat:
             last_beat = time.monotonic()
             yield b": keep-alive\n\n"
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=poll)
-        except TimeoutError:
-            pass

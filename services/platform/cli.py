@@ -891,13 +891,17 @@ def issue_token(
 def create_api_key(
     name: Annotated[str, typer.Option(help="The system it is for, e.g. shop")],
     role: Annotated[str, typer.Option(help="Usually integration")] = "integration",
+    source: Annotated[
+        list[str] | None,
+        typer.Option(help="CloudEvent source its events must carry (repeatable; any if none)"),
+    ] = None,
 ) -> None:
     """Create an API key; it is printed once, only its digest is stored."""
     from services.gateway.auth import KeyRing
 
     ring = KeyRing.load()
     try:
-        _, key = ring.create_api_key(name, role)
+        _, key = ring.create_api_key(name, role, tuple(source or ()))
     except ValueError as exc:
         _fail(str(exc), 2)
     ring.save()

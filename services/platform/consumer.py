@@ -33,6 +33,7 @@ from faststream.kafka.annotations import KafkaMessage
 
 from contracts.envelope import CloudEvent, decode_kafka_record
 from contracts.registry import DomainEvent, parse_data
+from contracts.topics import external_refusal, is_external_topic
 from services.platform import metrics
 from services.platform.db import Connection
 from services.platform.kafka import LazyProducer
@@ -105,6 +106,10 @@ def parse_record(record: ConsumerRecord[Any, Any]) -> ConsumedEvent:
         event = parse_data(envelope.type, envelope.schemaversion, envelope.data)
     except Exception as exc:  # whatever the bytes make a parser do, it is the record's fault
         raise PoisonRecord(f"{type(exc).__name__}: {exc}") from exc
+    if is_external_topic(str(record.topic)):
+        refusal = external_refusal(envelope.type, envelope.source)
+        if refusal is not None:
+            raise PoisonRecord(f"ExternalEventRefused: {refusal}")
     return ConsumedEvent(envelope, event, record)
 
 

@@ -108,6 +108,16 @@ async def test_front_end_flow_with_read_your_writes_and_a_live_timeline(system) 
         hits = await ok(await http.get("/v1/search", params={"q": name.lower()}, headers=agent))
         assert hits["hits"][0]["customer_id"] == customer
 
+        # A seller of another team sees the customer, not the sudeste team's deal.
+        sul = {"Authorization": f"Bearer {keys.issue('seller-rs-01', 'seller', team='sul')}"}
+        theirs = await ok(await http.get(f"/v1/customers/{customer}", headers=sul))
+        assert theirs["display_name"] == name and theirs["open_opportunities"] == {}
+        page = await ok(await http.get(f"/v1/customers/{customer}/timeline", headers=sul,
+                                       params={"limit": 100}))  # fmt: skip
+        shown = {e["links"].get("opportunity_id") for e in page["entries"]}
+        assert deal["id"] not in shown and page["entries"]  # the rest of the history stays
+        assert (await http.get(f"/v1/opportunities/{deal['id']}", headers=sul)).status_code == 403
+
         # An agent watches the live timeline; the shop publishes a purchase.
         received: list[dict[str, Any]] = []
 

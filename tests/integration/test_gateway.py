@@ -13,9 +13,11 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import jwt
 import orjson
 import pytest
+import yarl
 
 from services.gateway.app import create_app, documented_routes, unguarded_routes
 from services.gateway.auth import AUDIENCE, ISSUER, KeyRing
@@ -334,3 +336,125 @@ async def test_events_are_validated_one_by_one(stack: Stack, infra) -> None:
 
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+# ------------------------------------------------------------- review hardening
+async def test_an_encoded_path_cannot_send_the_gateway_to_another_host(stack: Stack) -> None:
+    """``/v1%2F...x@host:port`` decodes to a routed path; it must stay a path."""
+    canary_hits: list[bytes] = []
+
+    async def canary(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        canary_hits.append(await reader.read(1000))
+        writer.close()
+
+    server = await asyncio.start_server(canary, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with aiohttp.ClientSession() as http:
+            for raw in (
+                f"/v1%2Fopportunities%2Fx@127.0.0.1:{port}",
+                f"/v1/opportunities/x@127.0.0.1:{port}",
+                f"/v1%2Fpipeline@127.0.0.1:{port}",
+                "/v1/opportunities/..",
+            ):
+                url = yarl.URL(stack.gateway_url + raw, encoded=True)
+                async with http.get(url, headers=stack.headers("admin")) as answer:
+                    assert 400 <= answer.status < 500, (raw, answer.status)
+                    assert answer.content_type == "application/problem+json", raw
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert canary_hits == []
+
+
+async def test_other_systems_cannot_forge_the_crms_own_facts(stack: Stack) -> None:
+    headers = stack.headers("integration", "shop")
+    _, bound_key = stack.keys.create_api_key("loja-1", "integration", ("urn:shop:loja-1",))
+    merge = purchase_event(type="crm.sales.records_merged", data={
+        "kind": "account", "survivor_id": str(uuid.uuid4()), "merged_id": str(uuid.uuid4()),
+        "customer_id": "a", "merged_customer_id": "b"})  # fmt: skip
+    async with stack.client() as http:
+        forged_type = await http.post("/v1/events", json=merge, headers=headers)
+        forged_source = await http.post(
+            "/v1/events", json=purchase_event(source="/crm/sales"), headers=headers
+        )
+        other_source = await http.post(
+            "/v1/events", json=purchase_event(source="urn:shop:loja-2"),
+            headers={"X-API-Key": bound_key},
+        )  # fmt: skip
+        own_source = await http.post(
+            "/v1/events", json=purchase_event(), headers={"X-API-Key": bound_key}
+        )
+        # valid, but over the event store's 256 KiB (an extension attribute may be long)
+        too_big = await http.post(
+            "/v1/events", json=[purchase_event(notes="w" * 300_000), purchase_event()],
+            headers=headers,
+        )  # fmt: skip
+    assert forged_type.status_code == 422
+    assert forged_type.json()["errors"][0]["field"] == "type"
+    assert forged_source.status_code == 422
+    assert forged_source.json()["errors"][0]["field"] == "source"
+    assert other_source.status_code == 422 and own_source.status_code == 200
+    assert too_big.status_code == 200
+    big, fine = too_big.json()["results"]
+    assert big["status"] == "rejected" and "262144 bytes" in big["problem"]["detail"]
+    assert fine["status"] == "accepted"
+
+
+async def test_names_beyond_latin1_and_callers_idempotency_keys(stack: Stack) -> None:
+    jose = stack.headers("seller", "José Ñandú", "sudeste")
+    ana = stack.headers("seller", "Ana", "sudeste")
+    async with stack.client() as http:
+        account = (await http.post("/v1/accounts", json={"name": "Loja Ñ"},
+                                   headers=stack.headers("admin"))).json()  # fmt: skip
+        opened = await http.post("/v1/opportunities", headers=jose, json={
+            "customer_id": account["customer_id"], "title": "Vitrine",
+            "amount": {"amount": "10.00", "currency": "BRL"},
+        })  # fmt: skip
+        assert opened.status_code == 201, opened.text
+        deal = await http.get(f"/v1/opportunities/{opened.json()['id']}", headers=jose)
+        assert deal.status_code == 200 and deal.json()["owner_id"] == "José Ñandú"
+        # the same key and body from two people: two contacts, not one answer for both
+        body = {"first_name": "Lia", "last_name": "Reis"}
+        first = await http.post("/v1/contacts", json=body,
+                                headers={**jose, "Idempotency-Key": "k-1"})  # fmt: skip
+        second = await http.post("/v1/contacts", json=body,
+                                 headers={**ana, "Idempotency-Key": "k-1"})  # fmt: skip
+    assert first.status_code == 201
+    assert second.json()["replayed"] is False
+
+
+async def test_live_streams_are_capped_per_client_and_resume_ids_are_checked(infra, schema) -> None:
+    async with gateway_stack(
+        infra.database_url, infra.kafka_bootstrap, schema, max_streams_per_client=1
+    ) as small:
+        headers = small.headers("analyst")
+        url = "/v1/customers/someone/timeline/stream"
+        async with small.client() as http:
+            bad_id = await http.get(url, headers={**headers, "Last-Event-ID": "0001-01-01"})
+            async with http.stream("GET", url, headers=headers) as first:
+                assert first.status_code == 200
+                lines = first.aiter_lines()  # not left early: that would close the stream
+                assert (await anext(lines)).startswith("retry:")
+                second = await http.get(url, headers=headers)
+                await lines.aclose()
+    assert bad_id.status_code == 422
+    assert second.status_code == 429
+
+
+async def test_refused_cors_preflight_is_a_problem_document(infra, schema) -> None:
+    async with gateway_stack(
+        infra.database_url, infra.kafka_bootstrap, schema, cors_origins="https://app.example"
+    ) as web:
+        preflight = {"Access-Control-Request-Method": "GET"}
+        async with web.client() as http:
+            ok_origin = await http.options(
+                "/v1/search", headers={**preflight, "Origin": "https://app.example"}
+            )
+            evil = await http.options(
+                "/v1/search", headers={**preflight, "Origin": "https://evil.example"}
+            )
+    assert ok_origin.status_code == 200
+    assert ok_origin.headers["access-control-allow-origin"] == "https://app.example"
+    assert evil.status_code == 403
+    assert evil.headers["content-type"] == "application/problem+json"

@@ -528,3 +528,43 @@ async def test_a_page_is_an_index_range_scan_however_long_the_timeline(schema, p
         assert first.entries[-1]["occurred_at"] > second.entries[0]["occurred_at"]
         assert first.entries[0]["event_id"] == "big-100000"
         assert second.entries[0]["event_id"] == "big-99950"
+
+
+async def test_facts_only_the_crm_establishes_are_refused_from_other_systems(
+    infra, schema, pool_factory, topic_factory, unique
+):
+    """On an external topic: a CRM source or a type other systems may not publish is
+    dead-lettered, never projected; the shop's purchase after them is."""
+    pool = await pool_factory(schema, INBOX_SQL, SCHEMA_SQL)
+    external, dlt = await topic_factory("external"), await topic_factory("dlt", partitions=1)
+    customer = f"cust-{unique}"
+    as_the_crm = envelope(purchase(customer, "1.00"), T0, source="/crm/sales")
+    a_deal_move = envelope(
+        DealStageChanged(opportunity_id=uuid.uuid4(), customer_id=customer,
+                         from_stage="qualification", to_stage="quote_requested"),
+        T0, source=SHOP,
+    )  # fmt: skip
+    fine = envelope(purchase(customer, "2.00"), T0 + timedelta(hours=1), source=SHOP)
+    await publish(
+        infra.kafka_bootstrap,
+        [(external, as_the_crm), (external, a_deal_move), (external, fine)],
+        key=customer.encode(),
+    )
+
+    async def projected() -> bool:
+        count = await pool.fetchval(
+            "SELECT count(*) FROM timeline_entries WHERE customer_id = $1", customer
+        )
+        return bool(count)
+
+    await project_until(infra, pool, [external], dlt, projected)
+    rows = await pool.fetch(
+        "SELECT event_id FROM timeline_entries WHERE customer_id = $1", customer
+    )
+    assert [r["event_id"] for r in rows] == [fine.id]
+    dead = await read_topic(infra.kafka_bootstrap, dlt, until=lambda r: len(r) >= 2)
+    messages = sorted(dict(r.headers)["dlt.error.message"] for r in dead)
+    assert len(dead) == 2
+    assert all(m.startswith(b"ExternalEventRefused") for m in messages)
+    assert any(b"reserved" in m for m in messages)
+    assert any(b"may not be published by other systems" in m for m in messages)

@@ -205,3 +205,61 @@ def test_new_deals_belong_to_the_seller_and_stay_in_the_managers_team() -> None:
         check_new_owner(manager, "seller-sp-01", RULES)
     check_new_owner(manager, "seller-rs-01", RULES)
     assert owner_of_new_deal(None, "anyone", RULES) == "anyone"  # a trusted system call
+
+
+# ------------------------------------------------------------------ forwarding
+def test_a_forwarded_path_stays_on_the_services_host() -> None:
+    from services.gateway.app import upstream_url
+    from services.gateway.errors import GatewayProblem
+
+    url = upstream_url("http://sales:8080", "/v1/opportunities/x@10.0.0.5:9000", b"a=%C3%A9")
+    assert (url.host, url.port) == ("sales", 8080)
+    assert url.raw_path == "/opportunities/x%4010.0.0.5%3A9000"
+    assert url.query_string == "a=é"
+    for path in ("/v1/opportunities/..", "/v1/a/./b", "/v1//x", "/v1"):
+        with pytest.raises(GatewayProblem):
+            upstream_url("http://sales:8080", path, b"")
+
+
+def test_live_stream_positions_round_trip_and_refuse_anything_else() -> None:
+    from datetime import UTC
+
+    from services.gateway.reads import decode_position, encode_position
+
+    at = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    assert decode_position(encode_position((at, "/crm/sales", "e-1"))) == (at, "/crm/sales", "e-1")
+    for bad in ("", "2026-11-25T10:00:00", encode_position((at, "s", "i"))[:-4]):
+        with pytest.raises(ValueError, match="Last-Event-ID"):
+            decode_position(bad)
+    ancient = datetime(1, 1, 1, tzinfo=UTC)
+    with pytest.raises(ValueError):
+        decode_position(encode_position((ancient, "s", "i")))
+
+
+async def test_the_gateway_rereads_a_changed_local_key_ring(tmp_path: Path, monkeypatch) -> None:
+    from services.gateway.app import GatewayRuntime, GatewaySettings
+
+    monkeypatch.delenv("CRM_GATEWAY_JWT_KEYS", raising=False)
+    monkeypatch.setenv("CRM_LOCAL_DIR", str(tmp_path))
+    first = KeyRing.load()
+    runtime = GatewayRuntime(
+        settings=GatewaySettings(), keys=first, pool=None, http=None, producer=None,  # type: ignore[arg-type]
+        limiter=RateLimiter(1, 1), projections=None,  # type: ignore[arg-type]
+        keys_file=auth.local_key_file(),
+    )  # fmt: skip
+    clock = [1000.0]
+    monkeypatch.setattr("services.gateway.app.time.monotonic", lambda: clock[0])
+    assert runtime.current_keys() is first  # remembers the file as it is
+    rotated = KeyRing.load()
+    kid = rotated.rotate()
+    rotated.save()
+    path = auth.local_key_file()
+    stat = path.stat()
+    import os
+
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    clock[0] += 1  # checked at most every 2 s
+    assert runtime.current_keys() is first
+    clock[0] += 2
+    assert runtime.current_keys().active_kid == kid
+    assert runtime.current_keys().verify(rotated.issue("u", "admin")).role == ADMIN

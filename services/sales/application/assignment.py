@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contracts.events.sales import AssignmentRule
 from services.platform.db import Connection
 from services.sales.domain.opportunity import Assignment
 
@@ -80,6 +81,16 @@ class AssignmentRules:
 
     async def choose(self, conn: Connection, country: str | None, state: str | None) -> Assignment:
         team, by_territory = self.team_for(country, state)
+        return await self._next_in(conn, team, "territory" if by_territory else "round_robin")
+
+    async def choose_in_team(self, conn: Connection, team_name: str) -> Assignment:
+        """The team's next seller in turn (a deal a sales manager opens for the team)."""
+        team = next((t for t in self.teams if t.name == team_name), None)
+        if team is None:
+            raise ValueError(f"no team {team_name!r}")
+        return await self._next_in(conn, team, "round_robin")
+
+    async def _next_in(self, conn: Connection, team: Team, rule: AssignmentRule) -> Assignment:
         turn = await conn.fetchval(
             "INSERT INTO assignment_cursors (team, turns) VALUES ($1, 1) "
             "ON CONFLICT (team) DO UPDATE SET turns = assignment_cursors.turns + 1 "
@@ -87,4 +98,4 @@ class AssignmentRules:
             team.name,
         )
         seller = team.sellers[int(turn) % len(team.sellers)]
-        return Assignment(seller, "territory" if by_territory else "round_robin", team.name)
+        return Assignment(seller, rule, team.name)

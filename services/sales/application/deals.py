@@ -51,7 +51,7 @@ async def _choose(conn: Connection, rules: AssignmentRules, customer_id: str) ->
 
 
 async def choose_owner(
-    pool: asyncpg.Pool, rules: AssignmentRules, customer_id: str
+    pool: asyncpg.Pool, rules: AssignmentRules, customer_id: str, team: str | None = None
 ) -> opp.Assignment:
     """The assignment rules' choice for a customer, decided before the command's transaction.
 
@@ -61,6 +61,8 @@ async def choose_owner(
     rolls back may therefore skip a seller's turn, which is harmless.
     """
     async with pool.acquire() as conn:
+        if team is not None:  # a sales manager's deal stays in the team: its round-robin
+            return await rules.choose_in_team(conn, team)
         return await _choose(conn, rules, customer_id)
 
 

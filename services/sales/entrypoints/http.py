@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote
 from uuid import UUID, uuid4, uuid5
 
 import orjson
@@ -35,6 +36,7 @@ from services.platform.decider import DomainError
 from services.platform.eventstore import CommandContext
 from services.sales.application import customers, deals
 from services.sales.application.access import (
+    SALES_MANAGER,
     Actor,
     check_new_owner,
     deal_check,
@@ -127,7 +129,9 @@ async def _run(
     if idempotency_key is not None:
         # A key belongs to one request: the same key on another route or with another body
         # is refused instead of answering with an unrelated result.
-        idempotency_key = f"{request.method} {request.url.path} {idempotency_key}"
+        # ... and to one caller: another person's request never answers with this one's.
+        caller = request.headers.get("x-actor-id", "")
+        idempotency_key = f"{request.method} {request.url.path} {caller} {idempotency_key}"
         request_hash = hashlib.sha256(await request.body()).hexdigest()
     data, replayed = await handler.run(
         work,
@@ -391,9 +395,12 @@ def _actor(request: Request) -> Actor | None:
     role = request.headers.get("x-actor-role")
     if not role:
         return None
+    # The gateway percent-encodes the values (names need not be Latin-1).
+    team = request.headers.get("x-actor-team")
     return Actor(
-        request.headers.get("x-actor-id", ""), role, request.headers.get("x-actor-team") or None
-    )
+        unquote(request.headers.get("x-actor-id", "")), unquote(role),
+        unquote(team) if team else None,
+    )  # fmt: skip
 
 
 def _deal_check(request: Request) -> Callable[[Any], None] | None:
@@ -483,10 +490,15 @@ async def open_opportunity(
     """Open a deal in the pipeline's first stage; without an owner the assignment rules
     pick one by the customer's territory, then round-robin."""
     runtime = _runtime(request)
-    owner_id = owner_of_new_deal(_actor(request), body.owner_id, runtime.rules)
+    actor = _actor(request)
+    owner_id = owner_of_new_deal(actor, body.owner_id, runtime.rules)
     assignment = None
     if owner_id is None:
-        assignment = await deals.choose_owner(runtime.pool, runtime.rules, body.customer_id)
+        team = actor.team if actor is not None and actor.role == SALES_MANAGER else None
+        if team is not None and team not in {t.name for t in runtime.rules.teams}:
+            raise DomainError("your team sells nothing: name the owner", field="owner_id",
+                              code="forbidden-team")  # fmt: skip
+        assignment = await deals.choose_owner(runtime.pool, runtime.rules, body.customer_id, team)
     command = opp.OpenOpportunity(
         uuid4(), body.customer_id, body.title, body.amount, owner_id, body.expected_close,
         assignment=assignment, pipeline=runtime.pipeline,
