@@ -207,6 +207,18 @@ async def test_a_seller_cannot_touch_another_teams_opportunities(stack: Stack) -
             assert moved.status_code == 403
             assert moved.json()["type"].endswith("forbidden-team")
         assert (await http.get(f"/v1/opportunities/{deal}", headers=sp_mate)).status_code == 200
+        # quotes on the deal belong to its team too
+        quote_body = {"customer_id": account["customer_id"], "opportunity_id": deal,
+                      "price_list": "BRL-standard",
+                      "items": [{"product_id": "ONBOARDING", "quantity": "1"}]}  # fmt: skip
+        issued = await http.post("/v1/quotes", json=quote_body, headers=sp_mate)
+        assert issued.status_code == 201, issued.text
+        quote_url = f"/v1/quotes/{issued.json()['id']}"
+        assert (await http.get(quote_url, headers=sp_mate)).status_code == 200
+        assert (await http.get(quote_url, headers=sul_seller)).status_code == 403
+        assert (await http.post(f"{quote_url}/accept", headers=sul_seller)).status_code == 403
+        assert (await http.post("/v1/quotes", json=quote_body,
+                                headers=sul_seller)).status_code == 403  # fmt: skip
         moved = await http.post(f"/v1/opportunities/{deal}/stage", headers=sp_mate,
                                 json={"to_stage": "quote_requested"})  # fmt: skip
         assert moved.status_code == 200, moved.text

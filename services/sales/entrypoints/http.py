@@ -615,6 +615,18 @@ def _issue(request: Request, quote_id: UUID, body: IssueQuoteBody) -> quote.Issu
     )  # fmt: skip
 
 
+async def _check_quote_deal(request: Request, quote_id: UUID) -> None:
+    """A quote on a deal belongs to the deal's team (checked before the command)."""
+    check = _deal_check(request)
+    if check is None:
+        return
+    runtime = _runtime(request)
+    state, _ = await runtime.load(quote.decider, quote.stream_id(quote_id))
+    if state.exists and state.opportunity_id is not None:
+        deal, _ = await runtime.load(opp.opportunity, opp.stream_id(state.opportunity_id))
+        check(deal)
+
+
 async def _issue_version(
     request: Request,
     quote_id: UUID,
@@ -633,6 +645,9 @@ async def _issue_version(
                     field="opportunity_id",
                     code="unknown-opportunity",
                 )
+            check = _deal_check(request)
+            if check is not None:
+                check(deal)  # no quote on another team's deal
         result = await uow.execute(quote.decider, quote.stream_id(quote_id), command)
         return {"id": str(quote_id), **result.as_json()}
 
@@ -655,6 +670,7 @@ async def revise_quote(
     idempotency_key: IdempotencyKey = None, correlation_id: CorrelationId = None,
 ) -> Accepted:  # fmt: skip
     """A revised quote: a new version of the same quote."""
+    await _check_quote_deal(request, quote_id)
     runtime = _runtime(request)
     state, _ = await runtime.load(quote.decider, quote.stream_id(quote_id))
     if not state.exists:
@@ -671,6 +687,7 @@ async def approve_quote(
     quote_id: UUID, body: ApproveBody, request: Request,
     idempotency_key: IdempotencyKey = None, correlation_id: CorrelationId = None,
 ) -> Accepted:  # fmt: skip
+    await _check_quote_deal(request, quote_id)
     return await _single(
         request, quote.decider, quote.stream_id(quote_id),
         quote.ApproveQuote(quote_id, body.approved_by), quote_id, idempotency_key, correlation_id,
@@ -682,6 +699,7 @@ async def accept_quote(
     quote_id: UUID, request: Request,
     idempotency_key: IdempotencyKey = None, correlation_id: CorrelationId = None,
 ) -> Accepted:  # fmt: skip
+    await _check_quote_deal(request, quote_id)
     return await _single(
         request, quote.decider, quote.stream_id(quote_id), quote.AcceptQuote(quote_id),
         quote_id, idempotency_key, correlation_id,
@@ -690,6 +708,7 @@ async def accept_quote(
 
 @router.get("/quotes/{quote_id}", tags=["quotes"], responses=RECORD_ANSWER)
 async def get_quote(quote_id: UUID, request: Request) -> Response:
+    await _check_quote_deal(request, quote_id)
     return _state_response(*await _runtime(request).load(quote.decider, quote.stream_id(quote_id)))
 
 
@@ -701,6 +720,7 @@ async def get_quote(quote_id: UUID, request: Request) -> Response:
 )
 async def proposal(quote_id: UUID, request: Request) -> Response:
     """The proposal document of the latest version; only once it may be sent."""
+    await _check_quote_deal(request, quote_id)
     runtime = _runtime(request)
     state, _ = await runtime.load(quote.decider, quote.stream_id(quote_id))
     if not state.exists:
