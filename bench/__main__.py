@@ -8,7 +8,6 @@ import sys
 
 from bench import backbone, gateway, projections, sales
 from bench.common import endpoints, machine, write_result
-from services.platform.runtime import tune_gc
 
 BENCHMARKS = {
     "append": backbone.bench_append,
@@ -45,5 +44,4 @@ if __name__ == "__main__":
     unknown = set(args.names) - set(BENCHMARKS)
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
-    tune_gc()  # as every service process does (services.platform.runtime.run_process)
     sys.exit(asyncio.run(main(args.names or list(BENCHMARKS))))

@@ -17,7 +17,7 @@ from functools import partial
 from projections.registry import spec as projection_spec
 from services.platform.logging import configure_logging
 from services.platform.projection import ProjectionSpec, rebuild, run_live
-from services.platform.runtime import run_process, serve_health, tune_gc
+from services.platform.runtime import run_process, serve_health
 from services.platform.settings import Settings
 
 
@@ -59,7 +59,6 @@ def main() -> None:
         return
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
-    tune_gc()
     version = asyncio.run(
         rebuild(settings.kafka_bootstrap, settings.database_url, spec, max_lag=args.max_lag)
     )

@@ -42,6 +42,7 @@ from services.platform.kafka import (
     topic_partitions,
 )
 from services.platform.logging import get_logger
+from services.platform.runtime import replay_gc
 
 log = get_logger(__name__)
 
@@ -345,6 +346,13 @@ async def rebuild(
     give_up_after: float = 3600,
 ) -> Version:
     """Replay every topic from offset 0 into a new version, then swap it in."""
+    with replay_gc():
+        return await _rebuild(bootstrap, database_url, spec, max_lag, give_up_after)
+
+
+async def _rebuild(
+    bootstrap: str, database_url: str, spec: ProjectionSpec, max_lag: int, give_up_after: float
+) -> Version:
     version = await create_version(database_url, spec, "building")
     log.info("projection.rebuilding", projection=spec.name, version=version.number)
     stop = asyncio.Event()
