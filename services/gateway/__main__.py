@@ -6,7 +6,7 @@ import asyncio
 import os
 
 from services.gateway.app import GatewayRuntime, GatewaySettings, create_app
-from services.platform.runtime import health_routes, run_process, serve_asgi
+from services.platform.runtime import ReadinessCheck, health_routes, run_process, serve_asgi
 from services.platform.settings import Settings
 
 
@@ -25,7 +25,19 @@ async def gateway_main(settings: Settings, stop: asyncio.Event) -> None:
             async with runtime.http.get(f"{gateway_settings.sales_url}/healthz") as answer:
                 return answer.status == 200
 
-        app.router.routes.extend(health_routes({"database": database_ready, "sales": sales_ready}))
+        async def read_models_ready() -> bool:
+            # Reads need the projections' reader views: not ready before their first build.
+            return bool(
+                await runtime.pool.fetchval(
+                    "SELECT to_regclass('timeline.timeline_entries') IS NOT NULL "
+                    "AND to_regclass('customer360.customer_profiles') IS NOT NULL"
+                )
+            )
+
+        checks: dict[str, ReadinessCheck] = {
+            "database": database_ready, "sales": sales_ready, "read_models": read_models_ready
+        }  # fmt: skip
+        app.router.routes.extend(health_routes(checks))
         port = int(os.environ.get("CRM_GATEWAY_PORT", "8100"))
         host = os.environ.get("CRM_GATEWAY_HOST", settings.http_host)
         await serve_asgi(app, port, stop, "gateway", host=host)
