@@ -90,6 +90,8 @@ class GatewaySettings(BaseSettings):
     events_topic: str = EXTERNAL.name
     max_batch_events: int = 500
     max_streams_per_client: int = 5
+    failed_auth_per_second: float = 5.0  # per client address
+    failed_auth_burst: int = 20
 
 
 @dataclass
@@ -101,6 +103,7 @@ class GatewayRuntime:
     producer: LazyProducer
     limiter: RateLimiter
     projections: Projections
+    failed_auth: RateLimiter = field(default_factory=lambda: RateLimiter(5.0, 20))
     rules: AssignmentRules = field(default_factory=AssignmentRules.load)
     keys_file: Path | None = None  # the local key ring, re-read when it changes
     _keys_seen: tuple[float, int | None] = (0.0, None)  # (checked at, file mtime)
@@ -137,6 +140,7 @@ class GatewayRuntime:
             http=http,
             producer=LazyProducer(lambda: make_producer(kafka_bootstrap)),
             limiter=RateLimiter(settings.rate_per_second, settings.rate_burst),
+            failed_auth=RateLimiter(settings.failed_auth_per_second, settings.failed_auth_burst),
             projections=Projections(pool),
         )
 
@@ -213,6 +217,22 @@ def authenticate(keys: KeyRing, headers: Headers) -> Principal:
         ) from None  # fmt: skip
 
 
+def identify(runtime: GatewayRuntime, headers: Headers, client: Any) -> Principal:
+    """``authenticate``, with failures counted per client address: guessing gets a 429."""
+    try:
+        return authenticate(runtime.current_keys(), headers)
+    except GatewayProblem:
+        address = client[0] if client else "unknown"
+        wait = runtime.failed_auth.take(f"address:{address}")
+        if wait > 0:
+            raise GatewayProblem(
+                429, "Too many failed authentications",
+                "wait before trying other credentials", "rate-limited",
+                {"Retry-After": retry_after(wait)},
+            ) from None  # fmt: skip
+        raise
+
+
 def admit(runtime: GatewayRuntime, principal: Principal, rid: str) -> None:
     """Rate limit per client, then the role matrix: 429 or 403 problems."""
     wait = runtime.limiter.take(principal.client_id)
@@ -231,7 +251,7 @@ def admit(runtime: GatewayRuntime, principal: Principal, rid: str) -> None:
 async def guard(request: Request) -> Principal:
     """Authenticate, rate-limit and authorise by the role matrix; the principal."""
     runtime = _runtime(request)
-    principal = authenticate(runtime.current_keys(), request.headers)
+    principal = identify(runtime, request.headers, request.scope.get("client"))
     admit(runtime, principal, route_id(request))
     request.state.principal = principal
     return principal
@@ -432,7 +452,7 @@ class ForwardingMiddleware:
         runtime: GatewayRuntime = scope["app"].state.gateway
         headers = Headers(scope=scope)
         try:
-            principal = authenticate(runtime.current_keys(), headers)
+            principal = identify(runtime, headers, scope.get("client"))
             admit(runtime, principal, rid)
             body = await _read_body(receive)
             upstream = await forward(

@@ -31,9 +31,11 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 async def stack(infra, schema, topic_factory) -> AsyncIterator[Stack]:
     topic = await topic_factory("external")
+    # many deliberate 401s below: the slowing down of guesses has a test of its own
     async with gateway_stack(
-        infra.database_url, infra.kafka_bootstrap, schema, events_topic=topic
-    ) as running:
+        infra.database_url, infra.kafka_bootstrap, schema, events_topic=topic,
+        failed_auth_burst=10_000,
+    ) as running:  # fmt: skip
         yield running
 
 
@@ -256,6 +258,22 @@ async def test_rate_limit_answers_429_with_retry_after(infra, schema) -> None:
     assert int(answers[-1].headers["retry-after"]) >= 1
     assert answers[-1].json()["type"].endswith("rate-limited")
     assert other.status_code == 200  # per client
+
+
+async def test_guessing_credentials_is_slowed_down(infra, schema) -> None:
+    stack = gateway_stack(
+        infra.database_url, infra.kafka_bootstrap, schema,
+        failed_auth_per_second=0.5, failed_auth_burst=3,
+    )  # fmt: skip
+    async with stack as small, small.client() as http:
+        guesses = [
+            await http.get("/v1/pipeline", headers={"Authorization": f"Bearer guess-{n}"})
+            for n in range(4)
+        ]
+        honest = await http.get("/v1/pipeline", headers=small.headers("analyst"))
+    assert [g.status_code for g in guesses] == [401, 401, 401, 429]
+    assert int(guesses[-1].headers["retry-after"]) >= 1
+    assert honest.status_code == 200  # valid credentials are never held back by this
 
 
 async def test_bad_requests_get_problem_documents_never_500(stack: Stack) -> None:
