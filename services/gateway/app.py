@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import os
 import re
@@ -333,6 +334,11 @@ def mirror_service_routes(
     return mirrored
 
 
+@functools.cache
+def _service_root(base: str) -> yarl.URL:
+    return yarl.URL(base)  # parsed once per service, not per request
+
+
 def upstream_url(base: str, path: str, query_string: bytes) -> yarl.URL:
     """The service's URL for a gateway path: the service's own host, whatever the path.
 
@@ -344,7 +350,7 @@ def upstream_url(base: str, path: str, query_string: bytes) -> yarl.URL:
         segment in ("", ".", "..") for segment in service_path.split("/")[1:]
     ):
         raise GatewayProblem(404, "Not Found", "no such resource", "not-found")
-    root = yarl.URL(base)
+    root = _service_root(base)
     query = urlencode(QueryParams(query_string.decode("latin-1")).multi_items())
     return yarl.URL.build(
         scheme=root.scheme, host=root.raw_host or "", port=root.explicit_port,

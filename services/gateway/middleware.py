@@ -23,7 +23,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.platform.logging import get_logger
-from services.platform.problems import PROBLEM_BASE, PROBLEM_JSON
+from services.platform.problems import PROBLEM_BASE, PROBLEM_JSON, problem
 
 log = get_logger(__name__)
 
@@ -213,12 +213,8 @@ class ProblemCORSMiddleware(CORSMiddleware):
         if response.status_code < 400:
             return response
         detail = bytes(response.body).decode("utf-8", "replace")
-        problem = Response(
-            orjson.dumps({"type": PROBLEM_BASE + "cors", "title": "CORS request refused",
-                          "status": 403, "detail": detail}),
-            status_code=403, media_type=PROBLEM_JSON,
-        )  # fmt: skip
+        refused = problem(403, "CORS request refused", detail, PROBLEM_BASE + "cors")
         for name in ("vary", "access-control-allow-methods", "access-control-max-age"):
             if name in response.headers:
-                problem.headers[name] = response.headers[name]
-        return problem
+                refused.headers[name] = response.headers[name]
+        return refused

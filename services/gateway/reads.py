@@ -9,8 +9,6 @@ applied them, so a front end never shows the state from before its own change.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -20,7 +18,10 @@ from typing import Any
 import asyncpg
 import orjson
 
+from projections.timeline.queries import ENTRY_COLUMNS, entry_from_row
 from services.platform.db import check_schema_name
+from services.platform.projection import live_version
+from services.platform.tokens import decode_token, encode_token
 
 TOKEN_VERSION = 1
 MAX_TOKEN_EVENTS = 20
@@ -31,15 +32,13 @@ class BadToken(ValueError):
 
 
 def make_token(source: str, event_ids: Sequence[str]) -> str:
-    raw = orjson.dumps([TOKEN_VERSION, source, list(event_ids)[:MAX_TOKEN_EVENTS]])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return encode_token([TOKEN_VERSION, source, list(event_ids)[:MAX_TOKEN_EVENTS]])
 
 
 def read_token(token: str) -> tuple[str, list[str]]:
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        version, source, ids = orjson.loads(raw)
-    except (binascii.Error, ValueError, TypeError):
+        version, source, ids = decode_token(token)
+    except (ValueError, TypeError):
         raise BadToken("not a consistency token from this gateway") from None
     if (
         version != TOKEN_VERSION
@@ -67,14 +66,11 @@ class Projections:
         if cached is not None and now - cached[0] < self.ttl:
             return cached[1]
         try:
-            row = await self.pool.fetchrow(
-                "SELECT schema_name, consumer_group FROM crm_projections.versions "
-                "WHERE projection = $1 AND status = 'live'",
-                projection,
-            )
-        except asyncpg.UndefinedTableError:
-            row = None
-        found = None if row is None else (check_schema_name(row[0]), str(row[1]))
+            async with self.pool.acquire() as conn:
+                version = await live_version(conn, projection)
+        except asyncpg.UndefinedTableError:  # no projection has ever run here
+            version = None
+        found = None if version is None else (check_schema_name(version.schema), version.group)
         self._cache[projection] = (now, found)
         return found
 
@@ -106,11 +102,6 @@ class Projections:
             await asyncio.sleep(poll)
 
 
-_STREAM_COLUMNS = (
-    "event_source, event_id, customer_id, named_customer_id, occurred_at, context, origin, "
-    "channel, event_type, summary, actor, links, stream_id, stream_version, correlation_id, "
-    "payload, projected_at"
-)
 STREAM_PAGE = 200
 LATE_COMMIT_WINDOW = timedelta(seconds=2)
 """How far back each poll looks again: an entry's ``projected_at`` is taken when it is
@@ -122,31 +113,22 @@ Position = tuple[datetime, str, str]
 
 def encode_position(position: Position) -> str:
     at, source, ident = position
-    raw = orjson.dumps([at.isoformat(), source, ident])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return encode_token([at.isoformat(), source, ident])
 
 
 def decode_position(text: str) -> Position:
     """A ``Last-Event-ID`` this stream sent; ``ValueError`` for anything else."""
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        at, source, ident = orjson.loads(raw)
+        at, source, ident = decode_token(text)
         when = datetime.fromisoformat(at)
         if when.tzinfo is None or not isinstance(source, str) or not isinstance(ident, str):
             raise ValueError
         when = when.astimezone(UTC)
         if not 1970 <= when.year <= 9000:  # and so representable a window earlier, too
             raise ValueError
-    except (binascii.Error, ValueError, TypeError, OverflowError):
+    except (ValueError, TypeError, OverflowError):
         raise ValueError("Last-Event-ID: not an id this stream sent") from None
     return when, source, ident
-
-
-def _entry_json(row: asyncpg.Record) -> dict[str, Any]:
-    entry = dict(row)
-    entry["links"] = orjson.loads(entry["links"])
-    entry["payload"] = orjson.loads(entry["payload"])
-    return entry
 
 
 Visible = Callable[[Any, list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]]
@@ -184,13 +166,13 @@ async def live_entries(
         async with pool.acquire(timeout=5) as conn:
             while True:
                 rows = await conn.fetch(
-                    f"SELECT {_STREAM_COLUMNS} FROM timeline_entries WHERE customer_id = $1 "
+                    f"SELECT {ENTRY_COLUMNS} FROM timeline_entries WHERE customer_id = $1 "
                     "AND (projected_at, event_source, event_id) > ($2, $3, $4) "
                     "ORDER BY projected_at, event_source, event_id LIMIT $5",
                     customer_id, *after, STREAM_PAGE,
                 )  # fmt: skip
                 fresh = [r for r in rows if (r["event_source"], r["event_id"]) not in sent]
-                entries = await visible(conn, [_entry_json(r) for r in fresh])
+                entries = await visible(conn, [entry_from_row(r) for r in fresh])
                 for row in fresh:
                     sent[(row["event_source"], row["event_id"])] = row["projected_at"]
                     last = max(last, (row["projected_at"], row["event_source"], row["event_id"]))

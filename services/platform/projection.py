@@ -34,7 +34,7 @@ from services.platform.consumer import (
     Handler,
     run_consumers,
 )
-from services.platform.db import apply_sql, check_schema_name, create_pool
+from services.platform.db import Connection, apply_sql, check_schema_name, create_pool
 from services.platform.kafka import (
     ensure_topics,
     make_producer,
@@ -101,7 +101,7 @@ async def _catalog(conn: asyncpg.Connection) -> None:
         await conn.execute(CATALOG_SQL)
 
 
-async def live_version(conn: asyncpg.Connection, projection: str) -> Version | None:
+async def live_version(conn: Connection, projection: str) -> Version | None:
     row = await conn.fetchrow(
         "SELECT projection, version, schema_name, consumer_group, status, layout "
         "FROM crm_projections.versions WHERE projection = $1 AND status = 'live'",
