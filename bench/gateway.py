@@ -25,8 +25,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from bench.common import ROOT, Endpoints, percentile
-from bench.sales import _free_port
+from bench.common import ROOT, Endpoints, free_port, percentile, wait_ready
 from services.gateway.auth import KeyRing
 
 SCHEMA = "bench_gateway"
@@ -75,25 +74,13 @@ async def _phase(
     return len(latencies), time.perf_counter() - started, latencies
 
 
-async def _ready(http: aiohttp.ClientSession, url: str) -> None:
-    for _ in range(300):
-        try:
-            async with http.get(url) as ready:
-                if ready.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} did not become ready")
-
-
 async def bench_gateway(ep: Endpoints, clients: int = 32, rounds: int = 40) -> dict[str, Any]:
     admin = await asyncpg.connect(ep.database_url)
     try:
         await admin.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
     finally:
         await admin.close()
-    sales_port, gateway_port = _free_port(), _free_port()
+    sales_port, gateway_port = free_port(), free_port()
     env = {**os.environ, "CRM_DATABASE_URL": ep.database_url, "CRM_KAFKA_BOOTSTRAP":
            ep.kafka_bootstrap, "CRM_SALES_SCHEMA": SCHEMA, "CRM_LOG_LEVEL": "WARNING",
            "PYTHONPATH": str(ROOT), "CRM_GATEWAY_JWT_KEYS": json.dumps({"bench": SIGNING_KEY}),
@@ -120,9 +107,9 @@ async def bench_gateway(ep: Endpoints, clients: int = 32, rounds: int = 40) -> d
     connector = aiohttp.TCPConnector(limit=clients * 2)
     try:
         async with aiohttp.ClientSession(connector=connector) as http:
-            await _ready(http, f"{direct}/readyz")
+            await wait_ready(http, f"{direct}/readyz")
             # liveness: this workload reads no projection, whose views may not exist yet
-            await _ready(http, f"http://127.0.0.1:{gateway_port}/healthz")
+            await wait_ready(http, f"http://127.0.0.1:{gateway_port}/healthz")
             await _phase(http, direct, {}, clients, 2)  # warm-up, both paths
             await _phase(http, gateway, authorized, clients, 2)
             for _ in range(2):

@@ -10,7 +10,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,15 +19,9 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from bench.common import RESULTS, ROOT, Endpoints, percentile
+from bench.common import RESULTS, ROOT, Endpoints, free_port, percentile, wait_ready
 
 SCHEMA = "bench_sales"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _client(
@@ -67,7 +60,7 @@ async def bench_sales_api(ep: Endpoints, clients: int = 16, rounds: int = 150) -
         await admin.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
     finally:
         await admin.close()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "CRM_DATABASE_URL": ep.database_url, "CRM_KAFKA_BOOTSTRAP":
            ep.kafka_bootstrap, "CRM_SALES_SCHEMA": SCHEMA, "CRM_LOG_LEVEL": "WARNING",
            "PYTHONPATH": str(ROOT)}  # fmt: skip
@@ -80,14 +73,7 @@ async def bench_sales_api(ep: Endpoints, clients: int = 16, rounds: int = 150) -
     connector = aiohttp.TCPConnector(limit=clients)
     try:
         async with aiohttp.ClientSession(connector=connector) as http:
-            for _ in range(300):
-                try:
-                    async with http.get(base + "/readyz") as ready:
-                        if ready.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
+            await wait_ready(http, base + "/readyz")
             warm: list[float] = []
             await asyncio.gather(*(_client(http, base, 1000 + n, 3, warm) for n in range(clients)))
             latencies: list[float] = []

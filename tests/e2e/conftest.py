@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,16 +16,11 @@ import httpx
 import pytest
 
 from services.gateway.auth import KeyRing
+from tests.gateway_stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 E2E_SIGNING_KEY = "e2e-signing-key-0123456789abcdef0123456789"
 E2E_API_KEY = "crm_e2eshop_" + "s3cret-for-the-e2e-shop"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
