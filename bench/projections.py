@@ -27,6 +27,8 @@ from contracts.events.sales import PurchaseMade
 from contracts.money import Money
 from contracts.topics import TopicSpec
 from projections.registry import timeline
+from projections.timeline.projector import entry_row
+from services.platform.consumer import parse_record
 from services.platform.kafka import (
     ensure_topics,
     make_producer,
@@ -34,8 +36,10 @@ from services.platform.kafka import (
     topic_partitions,
 )
 from services.platform.projection import rebuild
+from services.platform.runtime import replay_gc
 
 REPLAY_TOPIC = "bench.replay.purchases"
+CEILING_EVENTS = 200_000
 
 
 async def _topic_size(bootstrap: str, topic: str) -> int:
@@ -103,10 +107,37 @@ async def _bare_read(bootstrap: str, topic: str, count: int) -> float:
         await stop_consumer(consumer)
 
 
+async def _python_ceiling(bootstrap: str, topic: str, count: int) -> float:
+    """Events/s of the projector's Python work alone: read, parse and validate each record
+    against its contract, build its timeline row. No database: the most a rebuild could
+    reach in this process, whatever PostgreSQL does."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, max_partition_fetch_bytes=4 << 20
+    )
+    await consumer.start()
+    try:
+        tps = await topic_partitions(consumer, topic)
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        seen = 0
+        with replay_gc():  # as a rebuild runs
+            started = time.perf_counter()
+            while seen < count:
+                batch = await consumer.getmany(timeout_ms=500, max_records=5000)
+                for records in batch.values():
+                    for record in records:
+                        entry_row(parse_record(record))
+                    seen += len(records)
+            return seen / (time.perf_counter() - started)
+    finally:
+        await stop_consumer(consumer)
+
+
 async def bench_replay(ep: Endpoints, count: int = 1_000_000) -> dict[str, Any]:
     await _fill(ep.kafka_bootstrap, REPLAY_TOPIC, count)
     total = await _topic_size(ep.kafka_bootstrap, REPLAY_TOPIC)
     bare_rate = await _bare_read(ep.kafka_bootstrap, REPLAY_TOPIC, total)
+    ceiling = await _python_ceiling(ep.kafka_bootstrap, REPLAY_TOPIC, CEILING_EVENTS)
     name = f"bench_replay_{uuid.uuid4().hex[:6]}"
     dlt = f"bench.{name}.dlt"
     await ensure_topics(ep.kafka_bootstrap, [TopicSpec(dlt, 1, "bench")])
@@ -133,6 +164,13 @@ async def bench_replay(ep: Endpoints, count: int = 1_000_000) -> dict[str, Any]:
         "target": ">= 0.3 of baseline",
         "target_met": rate / bare_rate >= 0.3,
         "parameters": {"events": total, "rows": rows, "partitions": 6, "customers": 50_000},
+        "python_ceiling": {
+            "what": "read + parse + validate + build the row, no database (first "
+            f"{CEILING_EVENTS:,} events): the most this projector reaches on one core",
+            "events_per_s": round(ceiling, 1),
+            "ratio_to_baseline": round(ceiling / bare_rate, 3),
+            "us_per_event": round(1e6 / ceiling, 1),
+        },
     }
 
 

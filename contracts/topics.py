@@ -5,6 +5,7 @@ one, else the stream id. Event topics keep their records forever (``retention.ms
 because every read model must be rebuildable from offset 0.
 """
 
+import functools
 from dataclasses import dataclass, field
 
 
@@ -50,6 +51,7 @@ RESERVED_SOURCE_PREFIX = "/crm/"
 events would shadow the services' own, which consumers deduplicate by source and id)."""
 
 
+@functools.lru_cache(maxsize=1024)  # asked for every record consumed
 def is_external_topic(name: str) -> bool:
     """A topic other systems publish to: the catalogue's, or one with an ``external``
     segment in its dotted name (tests and tenants run their own)."""

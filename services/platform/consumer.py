@@ -116,11 +116,14 @@ def parse_record(record: ConsumerRecord[Any, Any]) -> ConsumedEvent:
 async def _raw_batch_parser(records: tuple[Any, ...], original: Any) -> Any:
     """FastStream's parser without its header decoding (UTF-8 only, fails on None).
 
-    It only sees header-less shadows; the handler gets the untouched records, so a
-    record FastStream could not decode reaches us and goes to the dead-letter topic
-    instead of being dropped with its whole batch.
+    It only sees header-less shadows of the first and last records (all it takes from a
+    batch we decode ourselves is their offsets and topic; shadowing 5,000 records cost a
+    replay 5 % of its time); the handler gets the untouched records, so a record
+    FastStream could not decode reaches us and goes to the dead-letter topic instead of
+    being dropped with its whole batch.
     """
-    message = await original(tuple(dataclasses.replace(r, headers=()) for r in records))
+    ends = (records[0], records[-1]) if len(records) > 1 else records
+    message = await original(tuple(dataclasses.replace(r, headers=()) for r in ends))
     message.raw_message = records
     return message
 

@@ -235,25 +235,40 @@ async def _grant_analyst(conn: asyncpg.Connection, reader_schema: str) -> None:
     await conn.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{reader_schema}" TO {ANALYST_ROLE}')
 
 
-async def group_lag(bootstrap: str, group: str, topics: Sequence[str]) -> int:
-    """Records on ``topics`` the consumer group has not committed yet."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await admin.start()
-    await reader.start()
-    try:
-        tps = [tp for topic in topics for tp in await topic_partitions(reader, topic)]
-        ends = await reader.end_offsets(tps)
-        committed = await admin.list_consumer_group_offsets(group, partitions=tps)
+class GroupLag:
+    """Asks how many records on some topics a consumer group has not committed yet.
+
+    One admin client and one reader for every question: a rebuild asks twice a second
+    for minutes, and connecting each time costs the replay CPU it needs.
+    """
+
+    def __init__(self, bootstrap: str) -> None:
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        self._reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+
+    async def __aenter__(self) -> GroupLag:
+        await self._admin.start()
+        try:
+            await self._reader.start()
+        except BaseException:
+            await self._admin.close()
+            raise
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await stop_consumer(self._reader)
+        await self._admin.close()
+
+    async def __call__(self, group: str, topics: Sequence[str]) -> int:
+        tps = [tp for topic in topics for tp in await topic_partitions(self._reader, topic)]
+        ends = await self._reader.end_offsets(tps)
+        committed = await self._admin.list_consumer_group_offsets(group, partitions=tps)
         lag = 0
         for tp in tps:
             meta = committed.get(tp)
             done = meta.offset if meta is not None and meta.offset >= 0 else 0
             lag += max(0, ends[tp] - done)
         return lag
-    finally:
-        await stop_consumer(reader)
-        await admin.close()
 
 
 LIVE_BATCH = 500
@@ -362,14 +377,17 @@ async def _rebuild(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + give_up_after
     try:
-        while True:
-            await asyncio.sleep(0.5)
-            if task.done():
-                await task  # surface its error
-            if await group_lag(bootstrap, version.group, spec.topics) <= max_lag:
-                break
-            if loop.time() > deadline:
-                raise TimeoutError(f"rebuild of {spec.name} did not catch up in {give_up_after}s")
+        async with GroupLag(bootstrap) as lag_of:
+            while True:
+                await asyncio.sleep(0.5)
+                if task.done():
+                    await task  # surface its error
+                if await lag_of(version.group, spec.topics) <= max_lag:
+                    break
+                if loop.time() > deadline:
+                    raise TimeoutError(
+                        f"rebuild of {spec.name} did not catch up in {give_up_after}s"
+                    )
     finally:
         stop.set()
         await task
