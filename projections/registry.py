@@ -17,9 +17,11 @@ def timeline() -> ProjectionSpec:
 
 
 def customer360() -> ProjectionSpec:
-    from projections.customer360.projector import SCHEMA_SQL, project
+    from projections.customer360.projector import SCHEMA_SQL, project, project_batch
 
-    return ProjectionSpec("customer360", (SCHEMA_SQL,), project, SOURCE_TOPICS, DEAD_LETTER.name)
+    return ProjectionSpec(
+        "customer360", (SCHEMA_SQL,), project, SOURCE_TOPICS, DEAD_LETTER.name, project_batch
+    )
 
 
 PROJECTIONS = {"timeline": timeline, "customer360": customer360}

@@ -18,6 +18,7 @@ from contracts.events.sales import (
     Address,
     ContactRegistered,
     LeadCaptured,
+    LeadConverted,
     OrderDelivered,
     OrderLine,
     OrderPlaced,
@@ -28,7 +29,7 @@ from contracts.events.sales import (
 from contracts.events.support import ComplaintFiled
 from contracts.money import Money
 from contracts.registry import DomainEvent
-from projections.customer360.projector import SCHEMA_SQL, project
+from projections.customer360.projector import SCHEMA_SQL, project, project_batch
 from projections.customer360.queries import (
     _CORRECT,
     build_search_query,
@@ -361,3 +362,72 @@ async def test_sales_and_external_topics_land_in_one_profile(
     assert profile["lifecycle"] == "first_order"
     assert [h["customer_id"] for h in hits] == [customer]
     assert await pool.fetchval("SELECT count(*) FROM customer_profiles") == 1
+
+
+async def test_batch_writes_exactly_the_rows_of_one_event_at_a_time(
+    schema: str, pool_factory: Any
+) -> None:
+    """Profiles read before the batch, several events per customer, a lead converted and a
+    merge in the middle, events after the merge: the batch writer folds them in memory and
+    must leave the same profiles and search words as ``project`` one event at a time."""
+    jose = a_contact("José", "da Silva", phones=["+5511912345678"])
+    duplicate = a_contact("Jose", "Silva", emails=["jose@example.com.br"])
+    acme = an_account("Acme Indústria", address=Address(city="Recife", state="PE", country="BR"))
+    lead_id = uuid.uuid4()
+    lead = LeadCaptured(
+        lead_id=lead_id, customer_id=str(lead_id), source="event", name="Zezinho Souza",
+        company="Padaria Estrela",
+    )  # fmt: skip
+    before_the_batch = [(jose, T0), (acme, T0)]
+    batch: list[tuple[DomainEvent, datetime]] = [(duplicate, T0), (lead, T0)]
+    for n in range(30):
+        who = (jose, duplicate, acme)[n % 3].customer_id
+        at = T0 + timedelta(hours=n + 1)
+        order = uuid.uuid4()
+        total = brl(f"{10 + n}.50")
+        lines = [OrderLine(product_id="p", quantity=Decimal(1), line_total=total)]
+        batch.append((OrderPlaced(order_id=order, customer_id=who, lines=lines, total=total), at))
+        if n % 4 == 0:
+            batch.append((OrderDelivered(order_id=order, customer_id=who), at))
+        if n % 7 == 0:
+            complaint = ComplaintFiled(case_id=uuid.uuid4(), customer_id=who, subject=f"n {n}")
+            batch.append((complaint, at))
+        if n == 12:
+            merge = RecordsMerged(
+                kind="contact", survivor_id=jose.contact_id, merged_id=duplicate.contact_id,
+                customer_id=jose.customer_id, merged_customer_id=duplicate.customer_id,
+            )  # fmt: skip
+            batch.append((merge, at))
+        if n == 20:
+            converted = LeadConverted(
+                lead_id=lead_id, customer_id=acme.customer_id, lead_customer_id=str(lead_id),
+                contact_id=uuid.uuid4(),
+            )  # fmt: skip
+            batch.append((converted, at))
+    batch.append((a_contact("Valdirene", "Tavares"), T0 + timedelta(days=2)))
+    events = [consumed(event, at) for event, at in batch]
+    one_by_one = await pool_factory(schema, SCHEMA_SQL)
+    batched = await pool_factory(f"{schema}_b", SCHEMA_SQL)
+    try:
+        for pool in (one_by_one, batched):
+            await apply(pool, *before_the_batch)
+        async with one_by_one.acquire() as conn, conn.transaction():
+            for event in events:
+                await project(conn, event)
+        async with batched.acquire() as conn, conn.transaction():
+            await project_batch(conn, events)
+        profiles = "SELECT * FROM customer_profiles ORDER BY customer_id"
+        words = "SELECT word FROM search_words ORDER BY word"
+        async with one_by_one.acquire() as a, batched.acquire() as b:
+            expected = await a.fetch(profiles)
+            assert len(expected) == 5  # José, the duplicate, Acme, the lead, Valdirene
+            assert await b.fetch(profiles) == expected
+            expected_words = await a.fetch(words)
+            assert {"zezinho", "padaria", "recife", "valdirene"} <= {
+                r["word"] for r in expected_words
+            }
+            assert await b.fetch(words) == expected_words
+            merged = await get_profile(b, duplicate.customer_id)
+            assert merged is not None and merged["merged_into"] == jose.customer_id
+    finally:
+        await batched.execute(f'DROP SCHEMA "{schema}_b" CASCADE')
