@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -16,8 +17,10 @@ import pytest
 from services.platform.kafka import make_producer
 from services.platform.relay import OutboxRelay
 from services.platform.relay_main import EVENTSTORE_SQL
+from services.sales.application.access import lock_deal_owner
 from services.sales.application.runtime import SalesRuntime
 from services.sales.application.scheduler import fire_due_follow_ups
+from services.sales.domain import opportunity as opp
 from services.sales.entrypoints.http import create_app
 from tests.kafka_helpers import read_topic
 
@@ -429,3 +432,44 @@ async def test_an_idempotency_key_answers_only_the_request_it_was_used_for(sales
                                                    "owner_id": "s"}, headers=key), 201)  # fmt: skip
     assert lead["replayed"] is False  # another route: the key means something else there
     assert await events_count(runtime) == 2
+
+
+async def test_a_quote_command_waits_for_a_reassignment_in_flight_and_sees_it(sales):
+    """The team rule on a deal's quote is checked against the owner the command acts
+    under: a reassignment committing meanwhile is waited for, then seen (403)."""
+    http, runtime = sales
+    mate = {"X-Actor-Id": "seller-sp-02", "X-Actor-Role": "seller", "X-Actor-Team": "sudeste"}
+    deal = await ok(await http.post("/opportunities", json={
+        "customer_id": "c-race", "title": "Licenças", "owner_id": "seller-sp-01",
+        "amount": {"amount": "1000.00", "currency": "BRL"},
+    }), 201)  # fmt: skip
+    deal_id = uuid.UUID(deal["id"])
+    issued = await ok(await http.post("/quotes", headers=mate, json={
+        "customer_id": "c-race", "price_list": "BRL-standard", "opportunity_id": deal["id"],
+        "items": [{"product_id": "CRM-SEAT", "quantity": "1"}],
+    }), 201)  # fmt: skip
+    quote_url = f"/quotes/{issued['id']}"
+    await ok(await http.get(quote_url, headers=mate))  # the deal is the mate's team's
+    async with runtime.pool.acquire() as conn, conn.transaction():
+        # A reassignment to another team, in flight: it holds the deal's owner.
+        await lock_deal_owner(conn, deal_id, shared=False)
+        accept = asyncio.create_task(http.post(f"{quote_url}/accept", headers=mate))
+        waiting = 0
+        for _ in range(500):
+            waiting = await runtime.pool.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            )
+            if waiting or accept.done():
+                break
+            await asyncio.sleep(0.02)
+        assert waiting == 1 and not accept.done()  # the accept waits for the owner
+        state, version = await runtime.load(opp.opportunity, opp.stream_id(deal_id))
+        moved = opp.opportunity.decide(
+            opp.AssignOpportunity(deal_id, "seller-rs-01", "manual"), state
+        )
+        await runtime.store.append(opp.stream_id(deal_id), version, moved, connection=conn)
+    refused = await accept
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["type"].endswith("forbidden-team")
+    quote = await ok(await http.get(quote_url))
+    assert quote["accepted"] is False and quote["version"] == 1  # nothing appended

@@ -6,7 +6,10 @@ service is reachable only from the gateway and from other services of the CRM, s
 request without an actor is a trusted system call and is not scoped.
 
 The rule is checked against the deal as loaded in the command's own transaction, so a
-reassignment racing with a change cannot slip through between a check and the write.
+reassignment racing with a change cannot slip through between a check and the write:
+a change to the deal itself conflicts with the reassignment on the deal's stream, and
+a change to one of the deal's quotes (another stream) holds the deal's owner lock
+(``lock_deal_owner``), which a reassignment takes exclusively.
 A seller works on their own deals and their team's; a sales manager on their team's.
 """
 
@@ -14,7 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from uuid import UUID
 
+from services.platform.db import Connection
 from services.platform.decider import DomainError
 from services.sales.application.assignment import AssignmentRules
 from services.sales.domain.opportunity import Opportunity
@@ -78,3 +83,16 @@ def check_new_owner(actor: Actor | None, owner_id: str | None, rules: Assignment
         return
     if actor.team is None or rules.team_of(owner_id) != actor.team:
         raise _refuse("the new owner is not in your team")
+
+
+async def lock_deal_owner(conn: Connection, opportunity_id: UUID, *, shared: bool) -> None:
+    """Hold the deal's owner still until this transaction ends.
+
+    A reassignment takes it exclusively; a command on one of the deal's quotes takes it
+    shared before loading the deal, so it checks the owner it will act under: it waits
+    for a reassignment in flight, then sees it. Quote commands do not block each other.
+    """
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    await conn.execute(
+        f"SELECT {function}(hashtextextended($1, 0))", f"deal-owner:{opportunity_id}"
+    )

@@ -40,6 +40,7 @@ from services.sales.application.access import (
     Actor,
     check_new_owner,
     deal_check,
+    lock_deal_owner,
     owner_of_new_deal,
 )
 from services.sales.application.runtime import SalesRuntime
@@ -379,11 +380,16 @@ def _single(
     correlation_id: str | None,
     expected_version: int | None = None,
     check: Callable[[Any], None] | None = None,
+    before: Callable[[UnitOfWork], Awaitable[None]] | None = None,
 ) -> Awaitable[Accepted]:
+    """One command on one stream; ``before`` runs first in the same transaction (a lock,
+    a check of another record)."""
     if expected_version is None:
         expected_version = _if_match(request)
 
     async def work(uow: UnitOfWork) -> dict[str, Any]:
+        if before is not None:
+            await before(uow)
         result = await uow.execute(decider, stream_id, command, expected_version, check)
         return {"id": str(entity_id), **result.as_json()}
 
@@ -569,9 +575,13 @@ async def reassign(
     """Manual reassignment to another seller."""
     check_new_owner(_actor(request), body.owner_id, _runtime(request).rules)
     command = opp.AssignOpportunity(opportunity_id, body.owner_id, "manual")
+
+    async def hold_owner(uow: UnitOfWork) -> None:
+        await lock_deal_owner(uow.conn, opportunity_id, shared=False)
+
     return await _single(
         request, opp.opportunity, opp.stream_id(opportunity_id), command, opportunity_id,
-        idempotency_key, correlation_id, None, _deal_check(request),
+        idempotency_key, correlation_id, None, _deal_check(request), hold_owner,
     )  # fmt: skip
 
 
@@ -616,7 +626,7 @@ def _issue(request: Request, quote_id: UUID, body: IssueQuoteBody) -> quote.Issu
 
 
 async def _check_quote_deal(request: Request, quote_id: UUID) -> None:
-    """A quote on a deal belongs to the deal's team (checked before the command)."""
+    """A quote on a deal belongs to the deal's team: the check for reading a quote."""
     check = _deal_check(request)
     if check is None:
         return
@@ -625,6 +635,31 @@ async def _check_quote_deal(request: Request, quote_id: UUID) -> None:
     if state.exists and state.opportunity_id is not None:
         deal, _ = await runtime.load(opp.opportunity, opp.stream_id(state.opportunity_id))
         check(deal)
+
+
+async def _check_deal_in(uow: UnitOfWork, request: Request, opportunity_id: UUID) -> Any:
+    """The deal as it stands in this transaction, its owner held still, checked against
+    the caller's team (see ``lock_deal_owner``)."""
+    check = _deal_check(request)
+    if check is not None:
+        await lock_deal_owner(uow.conn, opportunity_id, shared=True)
+    deal, _ = await uow.load(opp.opportunity, opp.stream_id(opportunity_id))
+    if check is not None:
+        check(deal)  # nothing on another team's deal
+    return deal
+
+
+def _quote_deal_guard(request: Request, quote_id: UUID) -> Callable[[UnitOfWork], Awaitable[None]]:
+    """For a command on a quote: the check of the quote's deal, inside its transaction."""
+
+    async def guard(uow: UnitOfWork) -> None:
+        if _deal_check(request) is None:
+            return
+        state, _ = await uow.load(quote.decider, quote.stream_id(quote_id))
+        if state.exists and state.opportunity_id is not None:
+            await _check_deal_in(uow, request, state.opportunity_id)
+
+    return guard
 
 
 async def _issue_version(
@@ -637,17 +672,15 @@ async def _issue_version(
     command = _issue(request, quote_id, body)
 
     async def work(uow: UnitOfWork) -> dict[str, Any]:
+        await _quote_deal_guard(request, quote_id)(uow)  # a revision: the quote's own deal
         if body.opportunity_id is not None:
-            deal, _ = await uow.load(opp.opportunity, opp.stream_id(body.opportunity_id))
+            deal = await _check_deal_in(uow, request, body.opportunity_id)
             if not deal.exists or deal.customer_id != body.customer_id:
                 raise DomainError(
                     "no such opportunity for this customer",
                     field="opportunity_id",
                     code="unknown-opportunity",
                 )
-            check = _deal_check(request)
-            if check is not None:
-                check(deal)  # no quote on another team's deal
         result = await uow.execute(quote.decider, quote.stream_id(quote_id), command)
         return {"id": str(quote_id), **result.as_json()}
 
@@ -670,7 +703,6 @@ async def revise_quote(
     idempotency_key: IdempotencyKey = None, correlation_id: CorrelationId = None,
 ) -> Accepted:  # fmt: skip
     """A revised quote: a new version of the same quote."""
-    await _check_quote_deal(request, quote_id)
     runtime = _runtime(request)
     state, _ = await runtime.load(quote.decider, quote.stream_id(quote_id))
     if not state.exists:
@@ -687,10 +719,10 @@ async def approve_quote(
     quote_id: UUID, body: ApproveBody, request: Request,
     idempotency_key: IdempotencyKey = None, correlation_id: CorrelationId = None,
 ) -> Accepted:  # fmt: skip
-    await _check_quote_deal(request, quote_id)
     return await _single(
         request, quote.decider, quote.stream_id(quote_id),
         quote.ApproveQuote(quote_id, body.approved_by), quote_id, idempotency_key, correlation_id,
+        before=_quote_deal_guard(request, quote_id),
     )  # fmt: skip
 
 
@@ -699,10 +731,9 @@ async def accept_quote(
     quote_id: UUID, request: Request,
     idempotency_key: IdempotencyKey = None, correlation_id: CorrelationId = None,
 ) -> Accepted:  # fmt: skip
-    await _check_quote_deal(request, quote_id)
     return await _single(
         request, quote.decider, quote.stream_id(quote_id), quote.AcceptQuote(quote_id),
-        quote_id, idempotency_key, correlation_id,
+        quote_id, idempotency_key, correlation_id, before=_quote_deal_guard(request, quote_id),
     )  # fmt: skip
 
 
