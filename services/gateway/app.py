@@ -583,9 +583,10 @@ async def customer_360(
         response.headers["X-Read-Your-Writes"] = state
     async with read_connection(request) as conn:
         profile = await _read_model(get_profile(conn, customer_id))
-    if profile is None:
-        raise GatewayProblem(404, "Not found", f"no customer {customer_id!r}", "not-found")
-    return DealScope(principal, _runtime(request).rules).profile(profile)
+        if profile is None:
+            raise GatewayProblem(404, "Not found", f"no customer {customer_id!r}", "not-found")
+        scope = DealScope(principal, _runtime(request).rules)
+        return await _read_model(scope.profile(conn, profile))
 
 
 @reads_router.get("/customers/{customer_id}/timeline", response_model=TimelinePage,

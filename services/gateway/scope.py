@@ -2,14 +2,15 @@
 
 The sales service refuses them a deal of another team (``services.sales.application.
 access``); the customer's 360 view and timeline must not show it either. For those two
-roles the 360 view keeps the open deals they may touch, and the timeline leaves out the
-entries linked to a deal of another team, whose owner is the latest one the timeline
-recorded (opened with an owner, or assigned).
+roles the 360 view keeps the open deals they may touch (the view knows their owner) and
+the closed ones whose last owner they may touch, and the timeline leaves out the entries
+linked to a deal of another team. A closed deal's or an entry's owner is the latest one
+the timeline recorded (opened with an owner, or assigned); a deal without one is left out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from services.gateway.auth import Principal
@@ -42,12 +43,19 @@ class DealScope:
     def may(self, owner_id: str | None) -> bool:
         return may_touch_deal(self.actor, owner_id, self.rules)
 
-    def profile(self, profile: dict[str, Any]) -> dict[str, Any]:
+    async def profile(self, conn: Connection, profile: dict[str, Any]) -> dict[str, Any]:
+        """The 360 view without the open and closed deals of other teams."""
         if not self.active:
             return profile
         deals = profile.get("open_opportunities") or {}
         kept = {k: v for k, v in deals.items() if self.may((v or {}).get("owner_id"))}
-        return {**profile, "open_opportunities": kept}
+        closed = profile.get("closed_opportunities") or {}
+        if closed:
+            owners = await self._owners(conn, profile["customer_id"], closed)
+            closed = {
+                deal: outcome for deal, outcome in closed.items() if self.may(owners.get(deal))
+            }
+        return {**profile, "open_opportunities": kept, "closed_opportunities": closed}
 
     async def entries(
         self, conn: Connection, customer_id: str, entries: Sequence[dict[str, Any]]
@@ -58,9 +66,12 @@ class DealScope:
         deals = {e["links"].get("opportunity_id") for e in entries} - {None}
         if not deals:
             return list(entries)
-        owners = {
-            row["deal"]: row["owner"]
-            for row in await conn.fetch(_OWNERS, customer_id, OWNER_EVENTS, sorted(deals))
-        }
+        owners = await self._owners(conn, customer_id, deals)
         hidden = {deal for deal in deals if not self.may(owners.get(deal))}
         return [e for e in entries if e["links"].get("opportunity_id") not in hidden]
+
+    @staticmethod
+    async def _owners(conn: Connection, customer_id: str, deals: Iterable[str]) -> dict[str, str]:
+        """Each deal's latest owner as the customer's timeline recorded it."""
+        rows = await conn.fetch(_OWNERS, customer_id, OWNER_EVENTS, sorted(deals))
+        return {row["deal"]: row["owner"] for row in rows}

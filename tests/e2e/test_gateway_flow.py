@@ -118,6 +118,24 @@ async def test_front_end_flow_with_read_your_writes_and_a_live_timeline(system) 
         assert deal["id"] not in shown and page["entries"]  # the rest of the history stays
         assert (await http.get(f"/v1/opportunities/{deal['id']}", headers=sul)).status_code == 403
 
+        # Nor the team's closed deals: a lost one shows only to the team and to agents.
+        lost = await step("/v1/opportunities", {
+            "customer_id": customer, "title": "Balcão refrigerado",
+            "amount": {"amount": "9000.00", "currency": "BRL"},
+        }, 201)  # fmt: skip
+        closed = await step(f"/v1/opportunities/{lost['id']}/stage", {
+            "to_stage": "lost", "lost_reason": "no_budget", "reason": "Sem verba este ano",
+        })  # fmt: skip
+        await timeline_after(closed, customer)  # deal owners are read from the timeline
+        seen = {}
+        for who, headers in (("seller", seller), ("agent", agent), ("sul", sul)):
+            view = await ok(await http.get(
+                f"/v1/customers/{customer}",
+                params={"wait_for": closed["consistency_token"]}, headers=headers,
+            ))  # fmt: skip
+            seen[who] = view["closed_opportunities"]
+        assert seen == {"seller": {lost["id"]: "lost"}, "agent": {lost["id"]: "lost"}, "sul": {}}
+
         # An agent watches the live timeline; the shop publishes a purchase.
         received: list[dict[str, Any]] = []
 
