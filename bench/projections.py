@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
+import orjson
 from aiokafka import AIOKafkaConsumer
 
 from bench.common import Endpoints, percentile
@@ -133,11 +134,53 @@ async def _python_ceiling(bootstrap: str, topic: str, count: int) -> float:
         await stop_consumer(consumer)
 
 
+async def _parse_and_copy(bootstrap: str, database_url: str, topic: str, count: int) -> float:
+    """Events/s of a bare consumer that also parses each record's JSON and writes it:
+    one ``COPY`` of (source, id, customer, time, payload) per 5,000 records into a table
+    keyed by (source, id), one commit each. No contract, no inbox, no summary."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, max_partition_fetch_bytes=4 << 20
+    )
+    conn = await asyncpg.connect(database_url)
+    table = f"bench_parse_copy_{uuid.uuid4().hex[:6]}"
+    await conn.execute(
+        f"CREATE TABLE {table} (event_source text, event_id text, customer_id text, "
+        "occurred_at timestamptz, payload jsonb, PRIMARY KEY (event_source, event_id))"
+    )
+    await consumer.start()
+    try:
+        tps = await topic_partitions(consumer, topic)
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        seen = 0
+        started = time.perf_counter()
+        while seen < count:
+            batch = await consumer.getmany(timeout_ms=500, max_records=5000)
+            rows = []
+            for records in batch.values():
+                for record in records:
+                    event = orjson.loads(record.value)
+                    rows.append((
+                        event["source"], event["id"], event.get("customerid"),
+                        datetime.fromisoformat(event["time"]), orjson.dumps(event["data"]).decode(),
+                    ))  # fmt: skip
+            if rows:
+                async with conn.transaction():
+                    await conn.copy_records_to_table(table, records=rows)
+            seen += len(rows)
+        return seen / (time.perf_counter() - started)
+    finally:
+        await stop_consumer(consumer)
+        await conn.execute(f"DROP TABLE {table}")
+        await conn.close()
+
+
 async def bench_replay(ep: Endpoints, count: int = 1_000_000) -> dict[str, Any]:
     await _fill(ep.kafka_bootstrap, REPLAY_TOPIC, count)
     total = await _topic_size(ep.kafka_bootstrap, REPLAY_TOPIC)
     bare_rate = await _bare_read(ep.kafka_bootstrap, REPLAY_TOPIC, total)
     ceiling = await _python_ceiling(ep.kafka_bootstrap, REPLAY_TOPIC, CEILING_EVENTS)
+    parse_copy = await _parse_and_copy(ep.kafka_bootstrap, ep.database_url, REPLAY_TOPIC, total)
     name = f"bench_replay_{uuid.uuid4().hex[:6]}"
     dlt = f"bench.{name}.dlt"
     await ensure_topics(ep.kafka_bootstrap, [TopicSpec(dlt, 1, "bench")])
@@ -170,6 +213,12 @@ async def bench_replay(ep: Endpoints, count: int = 1_000_000) -> dict[str, Any]:
             "events_per_s": round(ceiling, 1),
             "ratio_to_baseline": round(ceiling / bare_rate, 3),
             "us_per_event": round(1e6 / ceiling, 1),
+        },
+        "parse_and_copy_reference": {
+            "what": "bare consumer that also parses each record's JSON and COPYs it, keyed, "
+            "one commit per 5,000 (no contract, inbox or summary), every event",
+            "events_per_s": round(parse_copy, 1),
+            "our_ratio_to_it": round(rate / parse_copy, 3),
         },
     }
 
