@@ -221,13 +221,33 @@ class EventConsumer:
         ``dead_lettered`` remembers what this batch already sent to the dead-letter topic,
         so retrying the batch after a transient error does not send it twice.
         """
-        self._dead_lettered = dead_lettered if dead_lettered is not None else set()
+        parsed, poison = self.parse(records)
+        await self.apply(parsed, poison, dead_lettered)
+
+    @staticmethod
+    def parse(
+        records: Sequence[ConsumerRecord[Any, Any]],
+    ) -> tuple[list[ConsumedEvent], list[tuple[ConsumerRecord[Any, Any], PoisonRecord]]]:
+        """The records' events, and the records that are not readable events."""
         parsed: list[ConsumedEvent] = []
+        poison: list[tuple[ConsumerRecord[Any, Any], PoisonRecord]] = []
         for record in records:
             try:
                 parsed.append(parse_record(record))
             except PoisonRecord as exc:
-                await self._dead_letter(record, exc, attempts=1)
+                poison.append((record, exc))
+        return parsed, poison
+
+    async def apply(
+        self,
+        parsed: list[ConsumedEvent],
+        poison: Sequence[tuple[ConsumerRecord[Any, Any], PoisonRecord]] = (),
+        dead_lettered: set[tuple[str, int, int]] | None = None,
+    ) -> None:
+        """Dead-letter ``poison``, then apply ``parsed`` (see ``process``)."""
+        self._dead_lettered = dead_lettered if dead_lettered is not None else set()
+        for record, exc in poison:
+            await self._dead_letter(record, exc, attempts=1)
         start = 0
         while start < len(parsed):
             failed = await self._apply_run(parsed, start)

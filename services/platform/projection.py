@@ -17,21 +17,24 @@ import asyncio
 import contextlib
 import hashlib
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 
 from contracts.topics import TOPICS, TopicSpec
 from services.platform.consumer import (
     INBOX_SQL,
+    TRANSIENT_ERRORS,
     BatchHandler,
+    ConsumedEvent,
     EventConsumer,
     Handler,
+    PoisonRecord,
     run_consumers,
 )
 from services.platform.db import Connection, apply_sql, check_schema_name, create_pool
@@ -235,42 +238,6 @@ async def _grant_analyst(conn: asyncpg.Connection, reader_schema: str) -> None:
     await conn.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{reader_schema}" TO {ANALYST_ROLE}')
 
 
-class GroupLag:
-    """Asks how many records on some topics a consumer group has not committed yet.
-
-    One admin client and one reader for every question: a rebuild asks twice a second
-    for minutes, and connecting each time costs the replay CPU it needs.
-    """
-
-    def __init__(self, bootstrap: str) -> None:
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        self._reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-
-    async def __aenter__(self) -> GroupLag:
-        await self._admin.start()
-        try:
-            await self._reader.start()
-        except BaseException:
-            await self._admin.close()
-            raise
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await stop_consumer(self._reader)
-        await self._admin.close()
-
-    async def __call__(self, group: str, topics: Sequence[str]) -> int:
-        tps = [tp for topic in topics for tp in await topic_partitions(self._reader, topic)]
-        ends = await self._reader.end_offsets(tps)
-        committed = await self._admin.list_consumer_group_offsets(group, partitions=tps)
-        lag = 0
-        for tp in tps:
-            meta = committed.get(tp)
-            done = meta.offset if meta is not None and meta.offset >= 0 else 0
-            lag += max(0, ends[tp] - done)
-        return lag
-
-
 LIVE_BATCH = 500
 """Records per poll when following the live stream: small batches, fresh rows."""
 REPLAY_BATCH = 5000
@@ -310,11 +277,7 @@ async def run_live(
     poll: float = 2.0,
 ) -> None:
     """Keep the live version up to date; follow a swap to a rebuilt version."""
-    known = {t.name: t for t in TOPICS}
-    await ensure_topics(
-        bootstrap,
-        [known.get(n, TopicSpec(n, 3, "ad hoc")) for n in (*spec.topics, spec.dead_letter_topic)],
-    )
+    await _ensure_topics(bootstrap, spec)
     while not stop.is_set():
         version = await ensure_live(database_url, spec, bootstrap)
         log.info("projection.live", projection=spec.name, version=version.number)
@@ -324,6 +287,15 @@ async def run_live(
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
+
+
+async def _ensure_topics(bootstrap: str, spec: ProjectionSpec) -> None:
+    """The topics ``spec`` reads and dead-letters to: the catalogue's, or ad hoc ones."""
+    known = {t.name: t for t in TOPICS}
+    await ensure_topics(
+        bootstrap,
+        [known.get(n, TopicSpec(n, 3, "ad hoc")) for n in (*spec.topics, spec.dead_letter_topic)],
+    )
 
 
 async def _watch(
@@ -368,29 +340,132 @@ async def rebuild(
 async def _rebuild(
     bootstrap: str, database_url: str, spec: ProjectionSpec, max_lag: int, give_up_after: float
 ) -> Version:
+    await _ensure_topics(bootstrap, spec)
     version = await create_version(database_url, spec, "building")
     log.info("projection.rebuilding", projection=spec.name, version=version.number)
-    stop = asyncio.Event()
-    task = asyncio.create_task(
-        _consume(bootstrap, database_url, spec, version, stop, batch_size=REPLAY_BATCH)
-    )
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + give_up_after
-    try:
-        async with GroupLag(bootstrap) as lag_of:
-            while True:
-                await asyncio.sleep(0.5)
-                if task.done():
-                    await task  # surface its error
-                if await lag_of(version.group, spec.topics) <= max_lag:
-                    break
-                if loop.time() > deadline:
-                    raise TimeoutError(
-                        f"rebuild of {spec.name} did not catch up in {give_up_after}s"
-                    )
-    finally:
-        stop.set()
-        await task
+    await replay(bootstrap, database_url, spec, version, max_lag, loop.time() + give_up_after)
     await swap_in(database_url, version)
     log.info("projection.swapped_in", projection=spec.name, version=version.number)
     return version
+
+
+REPLAY_PARSE_CHUNK = 500
+"""Records parsed between two turns of the event loop while replaying: the previous
+batch's database work moves on in between, so parsing and writing overlap."""
+
+
+async def replay(
+    bootstrap: str,
+    database_url: str,
+    spec: ProjectionSpec,
+    version: Version,
+    max_lag: int = 0,
+    deadline: float | None = None,
+) -> None:
+    """Apply ``spec``'s topics from the version's committed offsets (offset 0 for a new
+    version) until at most ``max_lag`` records remain, committing the group's offsets.
+
+    The same effectively-once path as the live consumer (``EventConsumer.apply``: inbox,
+    dead letters, isolation of a failing event), pipelined: the next batch is fetched
+    and parsed while the previous one is written, and offsets are committed batch after
+    batch once that batch's transaction has committed. The group has no members while
+    replaying (partitions are assigned, not subscribed); the live projector joins it
+    after the swap and goes on from the committed offsets.
+    """
+    pool = await create_pool(database_url, version.schema, max_size=2)
+    applier = EventConsumer(
+        group=version.group,
+        topics=spec.topics,
+        pool=pool,
+        handler=spec.handler,
+        batch_handler=spec.batch_handler,
+        producer_factory=partial(make_producer, bootstrap),
+        dead_letter_topic=spec.dead_letter_topic,
+        batch_size=REPLAY_BATCH,
+    )
+    kafka = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=version.group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=4 << 20,
+    )
+    await kafka.start()
+    pending: asyncio.Task[None] | None = None
+    loop = asyncio.get_running_loop()
+    try:
+        tps = [tp for topic in spec.topics for tp in await topic_partitions(kafka, topic)]
+        kafka.assign(tps)
+        for tp in tps:
+            if await kafka.committed(tp) is None:
+                await kafka.seek_to_beginning(tp)
+        ends = await kafka.end_offsets(tps)
+        ends_read_at = loop.time()
+        while True:
+            if loop.time() - ends_read_at > 1.0:  # new events keep arriving meanwhile
+                ends, ends_read_at = await kafka.end_offsets(tps), loop.time()
+            behind = 0
+            for tp in tps:
+                behind += max(0, ends[tp] - await kafka.position(tp))
+            if behind <= max_lag:
+                break
+            if deadline is not None and loop.time() > deadline:
+                raise TimeoutError(f"rebuild of {spec.name} did not catch up in time")
+            fetched = await kafka.getmany(timeout_ms=500, max_records=REPLAY_BATCH)
+            records = [record for batch in fetched.values() for record in batch]
+            if not records:
+                continue
+            parsed, poison = [], []
+            for start in range(0, len(records), REPLAY_PARSE_CHUNK):
+                more, bad = applier.parse(records[start : start + REPLAY_PARSE_CHUNK])
+                parsed += more
+                poison += bad
+                await asyncio.sleep(0)  # let the previous batch's writes go on
+            if pending is not None:
+                await pending
+            offsets = {tp: batch[-1].offset + 1 for tp, batch in fetched.items() if batch}
+            pending = asyncio.create_task(
+                _apply_and_commit(applier, kafka, parsed, poison, offsets)
+            )
+        if pending is not None:
+            await pending
+            pending = None
+    finally:
+        if pending is not None and not pending.done():
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pending
+        await stop_consumer(kafka)
+        await applier.close()
+        await pool.close()
+
+
+async def _apply_and_commit(
+    applier: EventConsumer,
+    kafka: AIOKafkaConsumer,
+    parsed: list[ConsumedEvent],
+    poison: list[tuple[ConsumerRecord[Any, Any], PoisonRecord]],
+    offsets: dict[TopicPartition, int],
+) -> None:
+    """One replayed batch: applied (retried until it is), then its offsets committed."""
+    dead_lettered: set[tuple[str, int, int]] = set()  # survives retries of this batch
+    backoff = 0.1
+    while True:
+        try:
+            await applier.apply(parsed, poison, dead_lettered)
+            break
+        except TRANSIENT_ERRORS as exc:
+            log.warning("projection.replay_transient_error", group=applier.group, error=repr(exc))
+        except Exception as exc:  # not the records' fault (those are isolated): try again
+            log.error("projection.replay_batch_failed", group=applier.group, error=repr(exc))
+        await asyncio.sleep(backoff)
+        backoff = min(backoff * 2, 5.0)
+    while True:
+        try:
+            await kafka.commit(offsets)
+            return
+        except KafkaError as exc:  # the batch is in; only its offsets wait for the broker
+            log.warning("projection.replay_commit_failed", group=applier.group, error=repr(exc))
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)

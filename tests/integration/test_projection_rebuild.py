@@ -10,13 +10,17 @@ from decimal import Decimal
 
 import asyncpg
 import pytest
+from aiokafka import AIOKafkaConsumer
 
 from contracts.envelope import CloudEvent
 from contracts.events.sales import PurchaseMade
 from contracts.money import Money
 from projections.registry import timeline
+from services.platform import projection
+from services.platform.kafka import stop_consumer, topic_partitions
 from services.platform.projection import live_version, rebuild, run_live
 from tests.integration.test_consumer import publish
+from tests.kafka_helpers import read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -105,6 +109,46 @@ async def test_analysts_read_projections_and_nothing_else(infra, topic_factory):
     finally:
         await analyst.close()
         conn = await asyncpg.connect(infra.database_url)
+        for schema in (name, f"{name}_v1"):
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await conn.execute("DELETE FROM crm_projections.versions WHERE projection = $1", name)
+        await conn.close()
+
+
+@pytest.mark.timeout(120)
+async def test_rebuild_replays_in_batches_dead_letters_poison_and_applies_duplicates_once(
+    infra, topic_factory, monkeypatch
+):
+    """Small batches and parse chunks, so the replay pipeline turns many times: a record
+    that is not an event goes to the dead-letter topic, an event on the topic twice gives
+    one row, and the group's committed offsets end at the topic's end."""
+    monkeypatch.setattr(projection, "REPLAY_BATCH", 7)
+    monkeypatch.setattr(projection, "REPLAY_PARSE_CHUNK", 3)
+    name = f"tl_{uuid.uuid4().hex[:8]}"
+    topic, dlt = await topic_factory(), await topic_factory("dlt")
+    spec = dataclasses.replace(timeline(), name=name, topics=(topic,), dead_letter_topic=dlt)
+    events = [purchase(f"c-{i % 3}", i) for i in range(40)]
+    await publish(infra.kafka_bootstrap, topic, [*events[:20], b"{not json", events[4]])
+    await publish(infra.kafka_bootstrap, topic, [*events[20:], events[33]])
+    conn = await asyncpg.connect(infra.database_url)
+    try:
+        rebuilt = await rebuild(infra.kafka_bootstrap, infra.database_url, spec)
+        ids = await conn.fetch(f"SELECT event_id FROM {name}.timeline_entries")
+        assert sorted(r["event_id"] for r in ids) == sorted(e.id for e in events)
+        [dead] = await read_topic(infra.kafka_bootstrap, dlt, until=lambda records: records)
+        assert dead.value == b"{not json"
+        assert dict(dead.headers)["dlt.consumer.group"] == rebuilt.group.encode()
+        reader = AIOKafkaConsumer(bootstrap_servers=infra.kafka_bootstrap, group_id=rebuilt.group)
+        await reader.start()
+        try:
+            tps = await topic_partitions(reader, topic)
+            ends = await reader.end_offsets(tps)
+            assert sum(ends.values()) == 43
+            # an empty partition has nothing to commit
+            assert {tp: await reader.committed(tp) or 0 for tp in tps} == ends
+        finally:
+            await stop_consumer(reader)
+    finally:
         for schema in (name, f"{name}_v1"):
             await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         await conn.execute("DELETE FROM crm_projections.versions WHERE projection = $1", name)
