@@ -295,6 +295,22 @@ def entry_row(consumed: ConsumedEvent) -> tuple[Any, ...] | None:
     )
 
 
+# Writers of one timeline may run at once (projector instances sharing the consumer
+# group, a rebuild replaying in several processes). A merge moves the merged customer's
+# rows while another writer may be adding rows for that customer: without a lock, rows
+# it inserted under the merged id, after reading no merge and before the merge's
+# commit, would stay there. Writers hold SHARE on customer_merges (they do not block each
+# other) from before their look-up until they commit; a transaction with a merge holds
+# SHARE ROW EXCLUSIVE from its start (taking it after SHARE could deadlock with another),
+# so it waits for writers in flight, and writers after it wait and then see it.
+
+
+async def _lock_merges(conn: Connection, events: Sequence[ConsumedEvent]) -> None:
+    merging = any(isinstance(consumed.event, RecordsMerged) for consumed in events)
+    mode = "SHARE ROW EXCLUSIVE" if merging else "SHARE"
+    await conn.execute(f"LOCK TABLE customer_merges IN {mode} MODE")
+
+
 async def _to_survivors(conn: Connection, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """Rows whose customer was merged away, moved to the survivor's timeline."""
     survivors: dict[str, str] = dict(
@@ -349,6 +365,7 @@ _INSERT = (
 
 
 async def project(conn: Connection, consumed: ConsumedEvent) -> None:
+    await _lock_merges(conn, [consumed])
     row = entry_row(consumed)
     if row is not None:
         [row] = await _to_survivors(conn, [row])
@@ -360,6 +377,9 @@ async def project(conn: Connection, consumed: ConsumedEvent) -> None:
 async def project_batch(conn: Connection, events: Sequence[ConsumedEvent]) -> None:
     """The same rows as ``project`` for each event in turn, written with one ``COPY`` per
     run of events between merges (a merge changes where later entries go)."""
+    if not events:
+        return
+    await _lock_merges(conn, events)
     run: list[tuple[Any, ...]] = []
     for consumed in events:
         if isinstance(consumed.event, RecordsMerged):

@@ -8,6 +8,7 @@ exactly those the one-event handler writes.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -175,3 +176,49 @@ async def test_batch_writes_exactly_the_rows_of_one_event_at_a_time(
 
 def _without_projected_at(row: Any) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k != "projected_at"}
+
+
+@pytest.mark.parametrize("first", ["merge", "writer"])
+async def test_a_merge_and_a_writer_at_once_leave_no_entry_behind(
+    schema, pool_factory, first: str
+) -> None:
+    """Two writers of one timeline (projector instances, a rebuild in several processes):
+    rows for the merged customer written while the merge is in flight end up with the
+    survivor, whichever transaction started first."""
+    jose, duplicate = contact("José", "Silva"), contact("Jose", "Silva")
+    pool = await pool_factory(schema, SCHEMA_SQL)
+    async with pool.acquire() as conn, conn.transaction():
+        await project_batch(conn, [consumed(jose, T0), consumed(duplicate, T0)])
+    work = {
+        "merge": [consumed(merge(jose, duplicate), T0 + timedelta(hours=1))],
+        "writer": [consumed(call(duplicate.customer_id, f"late call {n}"), T0) for n in range(3)],
+    }
+    second = "writer" if first == "merge" else "merge"
+    async with pool.acquire() as one, pool.acquire() as other:
+        held = one.transaction()
+        await held.start()
+        await project_batch(one, work[first])
+
+        async def then() -> None:
+            async with other.transaction():
+                await project_batch(other, work[second])
+
+        task = asyncio.create_task(then())
+        waiting = 0
+        for _ in range(500):
+            waiting = await pool.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE relation = 'customer_merges'::regclass "
+                "AND NOT granted"
+            )
+            if waiting or task.done():
+                break
+            await asyncio.sleep(0.02)
+        assert waiting == 1 and not task.done()  # the second waits for the first
+        await held.commit()
+        await task
+    async with pool.acquire() as conn:
+        owners = await conn.fetch(
+            "SELECT DISTINCT customer_id FROM timeline_entries WHERE summary LIKE 'Call: late%'"
+        )
+        assert [r["customer_id"] for r in owners] == [jose.customer_id]
+        assert "Call: late call 2" in await summaries(conn, jose.customer_id)
