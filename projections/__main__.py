@@ -52,6 +52,9 @@ def main() -> None:
     parser.add_argument("--dlt")
     parser.add_argument("--as", dest="as_name", help="run under another name (own schemas)")
     parser.add_argument("--max-lag", type=int, default=0, help="rebuild: swap once lag <= this")
+    parser.add_argument(
+        "--workers", type=int, help="rebuild: replaying processes (default: one per core)"
+    )
     args = parser.parse_args()
     spec = _spec(args)
     if args.action == "run":
@@ -60,7 +63,13 @@ def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
     version = asyncio.run(
-        rebuild(settings.kafka_bootstrap, settings.database_url, spec, max_lag=args.max_lag)
+        rebuild(
+            settings.kafka_bootstrap,
+            settings.database_url,
+            spec,
+            max_lag=args.max_lag,
+            workers=args.workers,
+        )
     )
     print(f"{spec.name}: version {version.number} is live (schema {version.schema})")
 

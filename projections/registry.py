@@ -11,9 +11,11 @@ SOURCE_TOPICS = (SALES.name, SUPPORT.name, EXTERNAL.name)
 def timeline() -> ProjectionSpec:
     from projections.timeline.projector import SCHEMA_SQL, project, project_batch
 
+    # Parallel replays: rows are keyed by event, and writers lock out merges in flight.
     return ProjectionSpec(
-        "timeline", (SCHEMA_SQL,), project, SOURCE_TOPICS, DEAD_LETTER.name, project_batch
-    )
+        "timeline", (SCHEMA_SQL,), project, SOURCE_TOPICS, DEAD_LETTER.name, project_batch,
+        parallel_replay=True,
+    )  # fmt: skip
 
 
 def customer360() -> ProjectionSpec:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import multiprocessing
 import os
 from dataclasses import dataclass
 from functools import partial
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import uvloop
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
@@ -44,7 +46,7 @@ from services.platform.kafka import (
     stop_consumer,
     topic_partitions,
 )
-from services.platform.logging import get_logger
+from services.platform.logging import configure_logging, get_logger
 from services.platform.runtime import replay_gc
 
 log = get_logger(__name__)
@@ -78,6 +80,9 @@ class ProjectionSpec:
     topics: tuple[str, ...]
     dead_letter_topic: str
     batch_handler: BatchHandler | None = None
+    parallel_replay: bool = False
+    """Its writers may run at once (its tables say how: keys, locks), so a rebuild may
+    replay the partitions in several processes."""
 
     @property
     def layout(self) -> str:
@@ -331,20 +336,25 @@ async def rebuild(
     *,
     max_lag: int = 0,
     give_up_after: float = 3600,
+    workers: int | None = None,
 ) -> Version:
     """Replay every topic from offset 0 into a new version, then swap it in."""
     with replay_gc():
-        return await _rebuild(bootstrap, database_url, spec, max_lag, give_up_after)
+        return await _rebuild(bootstrap, database_url, spec, max_lag, give_up_after, workers)
 
 
 async def _rebuild(
-    bootstrap: str, database_url: str, spec: ProjectionSpec, max_lag: int, give_up_after: float
+    bootstrap: str,
+    database_url: str,
+    spec: ProjectionSpec,
+    max_lag: int,
+    give_up_after: float,
+    workers: int | None,
 ) -> Version:
     await _ensure_topics(bootstrap, spec)
     version = await create_version(database_url, spec, "building")
     log.info("projection.rebuilding", projection=spec.name, version=version.number)
-    loop = asyncio.get_running_loop()
-    await replay(bootstrap, database_url, spec, version, max_lag, loop.time() + give_up_after)
+    await replay(bootstrap, database_url, spec, version, max_lag, give_up_after, workers)
     await swap_in(database_url, version)
     log.info("projection.swapped_in", projection=spec.name, version=version.number)
     return version
@@ -355,24 +365,99 @@ REPLAY_PARSE_CHUNK = 500
 batch's database work moves on in between, so parsing and writing overlap."""
 
 
+def replay_workers(spec: ProjectionSpec) -> int:
+    """Processes a rebuild of ``spec`` replays in: one per core (``CRM_REPLAY_WORKERS``
+    overrides), or one where its writers may not run at once."""
+    if not spec.parallel_replay:
+        return 1
+    configured = os.environ.get("CRM_REPLAY_WORKERS")
+    return max(1, int(configured) if configured else os.cpu_count() or 1)
+
+
 async def replay(
     bootstrap: str,
     database_url: str,
     spec: ProjectionSpec,
     version: Version,
     max_lag: int = 0,
-    deadline: float | None = None,
+    seconds: float = 3600,
+    workers: int | None = None,
 ) -> None:
     """Apply ``spec``'s topics from the version's committed offsets (offset 0 for a new
-    version) until at most ``max_lag`` records remain, committing the group's offsets.
+    version) until at most ``max_lag`` records remain (per replaying process), committing
+    the group's offsets; give up after ``seconds``.
 
-    The same effectively-once path as the live consumer (``EventConsumer.apply``: inbox,
-    dead letters, isolation of a failing event), pipelined: the next batch is fetched
-    and parsed while the previous one is written, and offsets are committed batch after
-    batch once that batch's transaction has committed. The group has no members while
-    replaying (partitions are assigned, not subscribed); the live projector joins it
-    after the swap and goes on from the committed offsets.
+    The partitions are shared among ``workers`` processes (``replay_workers``): this one
+    and ones it starts. Each runs ``_replay_share``: the same effectively-once path as
+    the live consumer (``EventConsumer.apply``: inbox, dead letters, isolation of a
+    failing event), pipelined: the next batch is fetched and parsed while the previous
+    one is written, and offsets are committed batch after batch once that batch's
+    transaction has committed. The group has no members while replaying (partitions are
+    assigned, not subscribed); the live projector joins it after the swap and goes on
+    from the committed offsets.
     """
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await reader.start()
+    try:
+        tps = [tp for topic in spec.topics for tp in await topic_partitions(reader, topic)]
+    finally:
+        await stop_consumer(reader)
+    count = max(1, min(workers or replay_workers(spec), len(tps)))
+    if count > 1 and not spec.parallel_replay:
+        raise ValueError(f"{spec.name} may not be replayed by several processes at once")
+    shares = [tps[n::count] for n in range(count)]
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no loop, no sockets
+    children = [
+        context.Process(
+            target=_replay_child,
+            args=(bootstrap, database_url, spec, version, share, max_lag, seconds),
+            name=f"replay-{spec.name}-{n}",
+            daemon=True,
+        )
+        for n, share in enumerate(shares[1:], start=1)
+    ]
+    for child in children:
+        child.start()
+    try:
+        await _replay_share(bootstrap, database_url, spec, version, shares[0], max_lag, seconds)
+        loop = asyncio.get_running_loop()
+        for child in children:
+            await loop.run_in_executor(None, child.join)
+        failed = {child.name: child.exitcode for child in children if child.exitcode != 0}
+        if failed:
+            raise RuntimeError(f"replay processes failed (exit codes): {failed}")
+    finally:
+        for child in children:
+            if child.is_alive():
+                child.terminate()
+                child.join(10)
+
+
+def _replay_child(
+    bootstrap: str,
+    database_url: str,
+    spec: ProjectionSpec,
+    version: Version,
+    share: list[TopicPartition],
+    max_lag: int,
+    seconds: float,
+) -> None:
+    """A replaying process's life: its share of the partitions, then exit 0."""
+    configure_logging(os.environ.get("CRM_LOG_LEVEL", "INFO"))
+    with replay_gc(), asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(_replay_share(bootstrap, database_url, spec, version, share, max_lag, seconds))
+
+
+async def _replay_share(
+    bootstrap: str,
+    database_url: str,
+    spec: ProjectionSpec,
+    version: Version,
+    tps: list[TopicPartition],
+    max_lag: int,
+    seconds: float,
+) -> None:
+    """Replay the partitions ``tps`` in this process (see ``replay``)."""
     pool = await create_pool(database_url, version.schema, max_size=2)
     applier = EventConsumer(
         group=version.group,
@@ -394,8 +479,8 @@ async def replay(
     await kafka.start()
     pending: asyncio.Task[None] | None = None
     loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
     try:
-        tps = [tp for topic in spec.topics for tp in await topic_partitions(kafka, topic)]
         kafka.assign(tps)
         for tp in tps:
             if await kafka.committed(tp) is None:
@@ -410,7 +495,7 @@ async def replay(
                 behind += max(0, ends[tp] - await kafka.position(tp))
             if behind <= max_lag:
                 break
-            if deadline is not None and loop.time() > deadline:
+            if loop.time() > deadline:
                 raise TimeoutError(f"rebuild of {spec.name} did not catch up in time")
             fetched = await kafka.getmany(timeout_ms=500, max_records=REPLAY_BATCH)
             records = [record for batch in fetched.values() for record in batch]

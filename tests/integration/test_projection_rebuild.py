@@ -119,9 +119,10 @@ async def test_analysts_read_projections_and_nothing_else(infra, topic_factory):
 async def test_rebuild_replays_in_batches_dead_letters_poison_and_applies_duplicates_once(
     infra, topic_factory, monkeypatch
 ):
-    """Small batches and parse chunks, so the replay pipeline turns many times: a record
-    that is not an event goes to the dead-letter topic, an event on the topic twice gives
-    one row, and the group's committed offsets end at the topic's end."""
+    """Two replaying processes; in this one, small batches and parse chunks, so the
+    pipeline turns many times: a record that is not an event goes to the dead-letter
+    topic, an event on the topic twice gives one row, and the group's committed offsets
+    end at the topic's end."""
     monkeypatch.setattr(projection, "REPLAY_BATCH", 7)
     monkeypatch.setattr(projection, "REPLAY_PARSE_CHUNK", 3)
     name = f"tl_{uuid.uuid4().hex[:8]}"
@@ -132,7 +133,7 @@ async def test_rebuild_replays_in_batches_dead_letters_poison_and_applies_duplic
     await publish(infra.kafka_bootstrap, topic, [*events[20:], events[33]])
     conn = await asyncpg.connect(infra.database_url)
     try:
-        rebuilt = await rebuild(infra.kafka_bootstrap, infra.database_url, spec)
+        rebuilt = await rebuild(infra.kafka_bootstrap, infra.database_url, spec, workers=2)
         ids = await conn.fetch(f"SELECT event_id FROM {name}.timeline_entries")
         assert sorted(r["event_id"] for r in ids) == sorted(e.id for e in events)
         [dead] = await read_topic(infra.kafka_bootstrap, dlt, until=lambda records: records)
