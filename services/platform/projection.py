@@ -281,17 +281,60 @@ async def run_live(
     stop: asyncio.Event,
     poll: float = 2.0,
 ) -> None:
-    """Keep the live version up to date; follow a swap to a rebuilt version."""
+    """Keep the live version up to date; follow a swap to a rebuilt version.
+
+    One process at a time writes a projection's live version: a second one started for
+    the same projection stands by until the first stops or dies, then takes over (some
+    projections, like the customer 360, must not have two writers at once).
+    """
     await _ensure_topics(bootstrap, spec)
     while not stop.is_set():
-        version = await ensure_live(database_url, spec, bootstrap)
-        log.info("projection.live", projection=spec.name, version=version.number)
-        switched = asyncio.Event()
-        watcher = asyncio.create_task(_watch(database_url, version, stop, switched, poll))
-        await _consume(bootstrap, database_url, spec, version, switched)
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
+        writer = await _sole_writer(database_url, spec.name, stop, poll)
+        if writer is None:
+            return  # stopped while standing by
+        try:
+            while not stop.is_set() and not writer.is_closed():
+                version = await ensure_live(database_url, spec, bootstrap)
+                log.info("projection.live", projection=spec.name, version=version.number)
+                switched = asyncio.Event()
+                watcher = asyncio.create_task(_watch(writer, version, stop, switched, poll))
+                await _consume(bootstrap, database_url, spec, version, switched)
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+        finally:
+            if not writer.is_closed():
+                await writer.close()  # and with it the lock: a standby takes over
+
+
+async def _sole_writer(
+    database_url: str, projection: str, stop: asyncio.Event, poll: float
+) -> asyncpg.Connection | None:
+    """A connection holding the projection's writer lock (a session advisory lock, gone
+    with the session if this process dies); None if ``stop`` came first."""
+    standing_by = False
+    while not stop.is_set():
+        conn: asyncpg.Connection | None = None
+        try:
+            conn = await asyncpg.connect(database_url)
+            locked = await conn.fetchval(
+                "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
+                f"crm-projection-writer:{projection}",
+            )
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            locked = False  # the database blinked; try again
+        if locked and conn is not None:
+            if standing_by:
+                log.info("projection.taking_over", projection=projection)
+            return conn
+        if conn is not None:
+            conn.terminate()
+            if not standing_by:
+                log.info("projection.standing_by", projection=projection)
+                standing_by = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=poll)
+    return None
 
 
 async def _ensure_topics(bootstrap: str, spec: ProjectionSpec) -> None:
@@ -304,9 +347,14 @@ async def _ensure_topics(bootstrap: str, spec: ProjectionSpec) -> None:
 
 
 async def _watch(
-    database_url: str, version: Version, stop: asyncio.Event, switched: asyncio.Event, poll: float
+    writer: asyncpg.Connection,
+    version: Version,
+    stop: asyncio.Event,
+    switched: asyncio.Event,
+    poll: float,
 ) -> None:
-    conn: asyncpg.Connection | None = None  # one connection for every poll, renewed on error
+    """Stop the consumer (``switched``) when a rebuilt version is swapped in, or when the
+    writer lock's connection is lost (another process may hold the lock by now)."""
     try:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
@@ -314,18 +362,16 @@ async def _watch(
             if stop.is_set():
                 break
             try:
-                if conn is None or conn.is_closed():
-                    conn = await asyncpg.connect(database_url)
-                live = await live_version(conn, version.projection)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                conn = None  # the database blinked; ask again next time
-                continue
+                live = await live_version(writer, version.projection)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("projection.writer_lock_lost", projection=version.projection,
+                            error=repr(exc))  # fmt: skip
+                writer.terminate()
+                break
             if live is not None and live.number != version.number:
                 log.info("projection.swapped", projection=version.projection, to=live.number)
                 break
     finally:
-        if conn is not None and not conn.is_closed():
-            await conn.close()
         switched.set()
 
 

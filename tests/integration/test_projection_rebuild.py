@@ -7,10 +7,12 @@ import dataclasses
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.envelope import CloudEvent
 from contracts.events.sales import PurchaseMade
@@ -150,6 +152,45 @@ async def test_rebuild_replays_in_batches_dead_letters_poison_and_applies_duplic
         finally:
             await stop_consumer(reader)
     finally:
+        for schema in (name, f"{name}_v1"):
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await conn.execute("DELETE FROM crm_projections.versions WHERE projection = $1", name)
+        await conn.close()
+
+
+@pytest.mark.timeout(120)
+async def test_a_second_projector_stands_by_and_takes_over(infra, topic_factory):
+    """Two processes for one projection: one writes, the other waits, then takes over."""
+    name = f"tl_{uuid.uuid4().hex[:8]}"
+    topic, dlt = await topic_factory(), await topic_factory("dlt")
+    spec = dataclasses.replace(timeline(), name=name, topics=(topic,), dead_letter_topic=dlt)
+    await publish(infra.kafka_bootstrap, topic, [purchase(f"c-{i % 3}", i) for i in range(10)])
+    first_stop, second_stop = asyncio.Event(), asyncio.Event()
+    run = partial(run_live, infra.kafka_bootstrap, infra.database_url, spec, poll=0.3)
+    first = asyncio.create_task(run(first_stop))
+    conn = await asyncpg.connect(infra.database_url)
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap)
+    await admin.start()
+    second = None
+    try:
+        await wait_rows(conn, f"{name}.timeline_entries", 10)
+        second = asyncio.create_task(run(second_stop))
+        await asyncio.sleep(2)  # time enough to join the group, were it not standing by
+        [described] = await admin.describe_consumer_groups([f"projection.{name}.v1"])
+        [(_error, _group, state, _kind, _protocol, members, *_)] = described.groups
+        assert (state, len(members)) == ("Stable", 1) and not second.done()
+        first_stop.set()
+        await first
+        await publish(infra.kafka_bootstrap, topic, [purchase("c-late", 100 + i) for i in range(5)])
+        await wait_rows(conn, f"{name}.timeline_entries", 15)  # the second one took over
+        assert await conn.fetchval(f"SELECT count(*) FROM {name}.timeline_entries") == 15
+    finally:
+        first_stop.set()
+        second_stop.set()
+        await first
+        if second is not None:
+            await second
+        await admin.close()
         for schema in (name, f"{name}_v1"):
             await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         await conn.execute("DELETE FROM crm_projections.versions WHERE projection = $1", name)
