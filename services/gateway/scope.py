@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from projections.timeline.queries import survivor_of
 from services.gateway.auth import Principal
 from services.platform.db import Connection
 from services.sales.application.access import Actor, may_touch_deal
@@ -51,7 +52,9 @@ class DealScope:
         kept = {k: v for k, v in deals.items() if self.may((v or {}).get("owner_id"))}
         closed = profile.get("closed_opportunities") or {}
         if closed:
-            owners = await self._owners(conn, profile["customer_id"], closed)
+            # A merged-away customer's entries are on its survivor's timeline.
+            whose = await survivor_of(conn, profile["customer_id"])
+            owners = await self._owners(conn, whose, closed)
             closed = {
                 deal: outcome for deal, outcome in closed.items() if self.may(owners.get(deal))
             }

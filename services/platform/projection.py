@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import multiprocessing
 import os
+import sys
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -295,16 +296,30 @@ async def run_live(
         try:
             while not stop.is_set() and not writer.is_closed():
                 version = await ensure_live(database_url, spec, bootstrap)
+                if not await _still_connected(writer):
+                    break  # lost the lock meanwhile (a rebuild can take long): ask again
                 log.info("projection.live", projection=spec.name, version=version.number)
                 switched = asyncio.Event()
                 watcher = asyncio.create_task(_watch(writer, version, stop, switched, poll))
-                await _consume(bootstrap, database_url, spec, version, switched)
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
+                try:
+                    await _consume(bootstrap, database_url, spec, version, switched)
+                finally:
+                    watcher.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await watcher
         finally:
             if not writer.is_closed():
                 await writer.close()  # and with it the lock: a standby takes over
+
+
+async def _still_connected(writer: asyncpg.Connection) -> bool:
+    """Whether the writer lock's session is still there (its lock with it)."""
+    try:
+        await asyncio.wait_for(writer.fetchval("SELECT 1"), 10)
+        return True
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        writer.terminate()
+        return False
 
 
 _KEEPALIVES = {"tcp_keepalives_idle": "10", "tcp_keepalives_interval": "5",
@@ -368,8 +383,8 @@ async def _watch(
             if stop.is_set():
                 break
             try:
-                live = await live_version(writer, version.projection)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                live = await asyncio.wait_for(live_version(writer, version.projection), 10)
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("projection.writer_lock_lost", projection=version.projection,
                             error=repr(exc))  # fmt: skip
                 writer.terminate()
@@ -423,7 +438,7 @@ def replay_workers(spec: ProjectionSpec) -> int:
     if not spec.parallel_replay:
         return 1
     configured = os.environ.get("CRM_REPLAY_WORKERS")
-    return max(1, int(configured) if configured else os.cpu_count() or 1)
+    return max(1, int(configured) if configured else len(os.sched_getaffinity(0)))
 
 
 async def replay(
@@ -458,31 +473,57 @@ async def replay(
     if count > 1 and not spec.parallel_replay:
         raise ValueError(f"{spec.name} may not be replayed by several processes at once")
     shares = [tps[n::count] for n in range(count)]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no loop, no sockets
-    children = [
-        context.Process(
-            target=_replay_child,
-            args=(bootstrap, database_url, spec, version, share, max_lag, seconds),
-            name=f"replay-{spec.name}-{n}",
-            daemon=True,
-        )
-        for n, share in enumerate(shares[1:], start=1)
-    ]
-    for child in children:
-        child.start()
+    children: list[multiprocessing.process.BaseProcess] = []
     try:
-        await _replay_share(bootstrap, database_url, spec, version, shares[0], max_lag, seconds)
-        loop = asyncio.get_running_loop()
-        for child in children:
-            await loop.run_in_executor(None, child.join)
-        failed = {child.name: child.exitcode for child in children if child.exitcode != 0}
-        if failed:
-            raise RuntimeError(f"replay processes failed (exit codes): {failed}")
+        for n, share in enumerate(shares[1:], start=1):
+            process = context.Process(
+                target=_replay_child,
+                args=(bootstrap, database_url, spec, version, share, max_lag, seconds, os.getpid()),
+                name=f"replay-{spec.name}-{n}",
+                daemon=True,
+            )
+            process.start()
+            children.append(process)
+        own = asyncio.create_task(
+            _replay_share(bootstrap, database_url, spec, version, shares[0], max_lag, deadline)
+        )
+        try:
+            # A child that fails stops the rebuild at once, not when this share is done.
+            while True:
+                failed: dict[str, int | None] = {
+                    c.name: c.exitcode for c in children if c.exitcode not in (None, 0)
+                }
+                if failed:
+                    raise RuntimeError(f"replay processes failed (exit codes): {failed}")
+                if not own.done():
+                    await asyncio.wait([own], timeout=0.5)
+                elif own.cancelled() or own.exception() is not None:
+                    break  # raised below
+                elif any(child.is_alive() for child in children):
+                    await asyncio.sleep(0.5)
+                else:
+                    break
+        finally:
+            if not own.done():
+                own.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await own  # its error, if it failed
+        exits = {c.name: c.exitcode for c in children if c.exitcode != 0}
+        if exits:
+            raise RuntimeError(f"replay processes failed (exit codes): {exits}")
     finally:
         for child in children:
             if child.is_alive():
                 child.terminate()
                 child.join(10)
+    if children:
+        # The shares finished at different times, and events kept arriving on the
+        # partitions of those done first: one last pass over all of them, so the lag at
+        # the swap is at most max_lag however long the slowest share took.
+        await _replay_share(bootstrap, database_url, spec, version, tps, max_lag, deadline)
 
 
 def _replay_child(
@@ -493,11 +534,28 @@ def _replay_child(
     share: list[TopicPartition],
     max_lag: int,
     seconds: float,
+    parent: int,
 ) -> None:
-    """A replaying process's life: its share of the partitions, then exit 0."""
+    """A replaying process's life: its share of the partitions, then exit 0; it gives up
+    as soon as the process that started it is gone (killed, say), rather than writing on
+    into a version nobody will swap in."""
     configure_logging(os.environ.get("CRM_LOG_LEVEL", "INFO"))
+
+    async def main() -> None:
+        deadline = asyncio.get_running_loop().time() + seconds
+        work = asyncio.create_task(
+            _replay_share(bootstrap, database_url, spec, version, share, max_lag, deadline)
+        )
+        while not work.done():
+            await asyncio.wait([work], timeout=1.0)
+            if os.getppid() != parent:
+                work.cancel()
+                log.warning("projection.replay_orphaned", projection=spec.name)
+                sys.exit(3)
+        await work
+
     with replay_gc(), asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(_replay_share(bootstrap, database_url, spec, version, share, max_lag, seconds))
+        runner.run(main())
 
 
 async def _replay_share(
@@ -507,9 +565,10 @@ async def _replay_share(
     version: Version,
     tps: list[TopicPartition],
     max_lag: int,
-    seconds: float,
+    deadline: float,
 ) -> None:
-    """Replay the partitions ``tps`` in this process (see ``replay``)."""
+    """Replay the partitions ``tps`` in this process (see ``replay``) until at most
+    ``max_lag`` records remain, or the loop's clock passes ``deadline``."""
     pool = await create_pool(database_url, version.schema, max_size=2)
     applier = EventConsumer(
         group=version.group,
@@ -531,25 +590,29 @@ async def _replay_share(
     await kafka.start()
     pending: asyncio.Task[None] | None = None
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
     try:
         kafka.assign(tps)
         for tp in tps:
             if await kafka.committed(tp) is None:
                 await kafka.seek_to_beginning(tp)
-        ends = await kafka.end_offsets(tps)
-        ends_read_at = loop.time()
+        ends: dict[TopicPartition, int] = {}
+        ends_read_at = 0.0
         while True:
-            if loop.time() - ends_read_at > 1.0:  # new events keep arriving meanwhile
-                ends, ends_read_at = await kafka.end_offsets(tps), loop.time()
-            behind = 0
-            for tp in tps:
-                behind += max(0, ends[tp] - await kafka.position(tp))
-            if behind <= max_lag:
-                break
             if loop.time() > deadline:
                 raise TimeoutError(f"rebuild of {spec.name} did not catch up in time")
-            fetched = await kafka.getmany(timeout_ms=500, max_records=REPLAY_BATCH)
+            try:
+                if loop.time() - ends_read_at > 1.0:  # new events keep arriving meanwhile
+                    ends, ends_read_at = await kafka.end_offsets(tps), loop.time()
+                behind = 0
+                for tp in tps:
+                    behind += max(0, ends[tp] - await kafka.position(tp))
+                if behind <= max_lag:
+                    break
+                fetched = await kafka.getmany(timeout_ms=500, max_records=REPLAY_BATCH)
+            except KafkaError as exc:  # the broker blinked: nothing read, nothing lost
+                log.warning("projection.replay_kafka_error", group=version.group, error=repr(exc))
+                await asyncio.sleep(1.0)
+                continue
             records = [record for batch in fetched.values() for record in batch]
             if not records:
                 continue
@@ -563,7 +626,7 @@ async def _replay_share(
                 await pending
             offsets = {tp: batch[-1].offset + 1 for tp, batch in fetched.items() if batch}
             pending = asyncio.create_task(
-                _apply_and_commit(applier, kafka, parsed, poison, offsets)
+                _apply_and_commit(applier, kafka, parsed, poison, offsets, deadline)
             )
         if pending is not None:
             await pending
@@ -584,8 +647,11 @@ async def _apply_and_commit(
     parsed: list[ConsumedEvent],
     poison: list[tuple[ConsumerRecord[Any, Any], PoisonRecord]],
     offsets: dict[TopicPartition, int],
+    deadline: float,
 ) -> None:
-    """One replayed batch: applied (retried until it is), then its offsets committed."""
+    """One replayed batch: applied (retried until it is, or until ``deadline``), then its
+    offsets committed."""
+    loop = asyncio.get_running_loop()
     dead_lettered: set[tuple[str, int, int]] = set()  # survives retries of this batch
     backoff = 0.1
     while True:
@@ -594,8 +660,12 @@ async def _apply_and_commit(
             break
         except TRANSIENT_ERRORS as exc:
             log.warning("projection.replay_transient_error", group=applier.group, error=repr(exc))
+            error: BaseException = exc
         except Exception as exc:  # not the records' fault (those are isolated): try again
             log.error("projection.replay_batch_failed", group=applier.group, error=repr(exc))
+            error = exc
+        if loop.time() > deadline:
+            raise TimeoutError(f"replay of {applier.group} kept failing: {error!r}") from error
         await asyncio.sleep(backoff)
         backoff = min(backoff * 2, 5.0)
     while True:
@@ -604,5 +674,7 @@ async def _apply_and_commit(
             return
         except KafkaError as exc:  # the batch is in; only its offsets wait for the broker
             log.warning("projection.replay_commit_failed", group=applier.group, error=repr(exc))
+            if loop.time() > deadline:
+                raise
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)

@@ -33,7 +33,7 @@ from contracts.events.sales import (
 from contracts.money import Money
 from services.platform.commands import CommandHandler, UnitOfWork
 from services.platform.decider import DomainError
-from services.platform.eventstore import CommandContext
+from services.platform.eventstore import CommandContext, WrongExpectedVersion
 from services.sales.application import customers, deals
 from services.sales.application.access import (
     SALES_MANAGER,
@@ -380,17 +380,24 @@ def _single(
     correlation_id: str | None,
     expected_version: int | None = None,
     check: Callable[[Any], None] | None = None,
-    before: Callable[[UnitOfWork], Awaitable[None]] | None = None,
+    before: Callable[[UnitOfWork], Awaitable[int | None]] | None = None,
 ) -> Awaitable[Accepted]:
     """One command on one stream; ``before`` runs first in the same transaction (a lock,
-    a check of another record)."""
+    a check of another record). If it read the stream to decide, it returns the version
+    it read: the command is then appended at that version or not at all (a writer in
+    between makes it a conflict, and the whole command runs again)."""
     if expected_version is None:
         expected_version = _if_match(request)
 
     async def work(uow: UnitOfWork) -> dict[str, Any]:
+        expected = expected_version
         if before is not None:
-            await before(uow)
-        result = await uow.execute(decider, stream_id, command, expected_version, check)
+            checked = await before(uow)
+            if checked is not None:
+                if expected is not None and expected != checked:
+                    raise WrongExpectedVersion(stream_id, expected, checked)
+                expected = checked
+        result = await uow.execute(decider, stream_id, command, expected, check)
         return {"id": str(entity_id), **result.as_json()}
 
     return _run(request, work, idempotency_key, correlation_id)
@@ -649,15 +656,19 @@ async def _check_deal_in(uow: UnitOfWork, request: Request, opportunity_id: UUID
     return deal
 
 
-def _quote_deal_guard(request: Request, quote_id: UUID) -> Callable[[UnitOfWork], Awaitable[None]]:
-    """For a command on a quote: the check of the quote's deal, inside its transaction."""
+def _quote_deal_guard(
+    request: Request, quote_id: UUID
+) -> Callable[[UnitOfWork], Awaitable[int | None]]:
+    """For a command on a quote: the check of the quote's deal, inside its transaction;
+    the quote's version it checked (see ``_single``)."""
 
-    async def guard(uow: UnitOfWork) -> None:
+    async def guard(uow: UnitOfWork) -> int | None:
         if _deal_check(request) is None:
-            return
-        state, _ = await uow.load(quote.decider, quote.stream_id(quote_id))
+            return None
+        state, version = await uow.load(quote.decider, quote.stream_id(quote_id))
         if state.exists and state.opportunity_id is not None:
             await _check_deal_in(uow, request, state.opportunity_id)
+        return version
 
     return guard
 
@@ -672,7 +683,8 @@ async def _issue_version(
     command = _issue(request, quote_id, body)
 
     async def work(uow: UnitOfWork) -> dict[str, Any]:
-        await _quote_deal_guard(request, quote_id)(uow)  # a revision: the quote's own deal
+        # A revision: the quote's own deal, at the version checked.
+        checked = await _quote_deal_guard(request, quote_id)(uow)
         if body.opportunity_id is not None:
             deal = await _check_deal_in(uow, request, body.opportunity_id)
             if not deal.exists or deal.customer_id != body.customer_id:
@@ -681,7 +693,7 @@ async def _issue_version(
                     field="opportunity_id",
                     code="unknown-opportunity",
                 )
-        result = await uow.execute(quote.decider, quote.stream_id(quote_id), command)
+        result = await uow.execute(quote.decider, quote.stream_id(quote_id), command, checked)
         return {"id": str(quote_id), **result.as_json()}
 
     return await _run(request, work, idempotency_key, correlation_id)
