@@ -219,6 +219,19 @@ async def test_a_seller_cannot_touch_another_teams_opportunities(stack: Stack) -
         assert (await http.get(quote_url, headers=sp_mate)).status_code == 200
         assert (await http.get(quote_url, headers=sul_seller)).status_code == 403
         assert (await http.post(f"{quote_url}/accept", headers=sul_seller)).status_code == 403
+        # ... and so do orders from its quotes, or placed against the deal
+        accepted = await http.post(f"{quote_url}/accept", headers=sp_mate)
+        assert accepted.status_code == 200, accepted.text
+        from_quote = {"quote_id": issued.json()["id"]}
+        assert (await http.post("/v1/orders", json=from_quote,
+                                headers=sul_seller)).status_code == 403  # fmt: skip
+        direct = {"customer_id": account["customer_id"], "opportunity_id": deal, "lines": [
+            {"product_id": "CRM-SEAT", "quantity": "1",
+             "line_total": {"amount": "100.00", "currency": "BRL"}}]}  # fmt: skip
+        assert (await http.post("/v1/orders", json=direct,
+                                headers=sul_seller)).status_code == 403  # fmt: skip
+        assert (await http.post("/v1/orders", json=from_quote,
+                                headers=sp_mate)).status_code == 201  # fmt: skip
         assert (await http.post("/v1/quotes", json=quote_body,
                                 headers=sul_seller)).status_code == 403  # fmt: skip
         moved = await http.post(f"/v1/opportunities/{deal}/stage", headers=sp_mate,

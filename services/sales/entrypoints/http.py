@@ -820,10 +820,14 @@ async def place_order(
             if not accepted.accepted:
                 raise DomainError("only an accepted quote becomes an order", field="quote_id",
                                   code="not-accepted")  # fmt: skip
+            if accepted.opportunity_id is not None:
+                await _check_deal_in(uow, request, accepted.opportunity_id)  # the deal's team
             command = order.place_order_from_quote(order_id, accepted, body.channel)
         else:
             if body.customer_id is None or not body.lines:
                 raise DomainError("a direct sale needs customer_id and lines", field="lines")
+            if body.opportunity_id is not None:
+                await _check_deal_in(uow, request, body.opportunity_id)  # the deal's team
             command = order.PlaceOrder(order_id, body.customer_id, body.lines, body.channel,
                                        opportunity_id=body.opportunity_id)  # fmt: skip
         result = await uow.execute(order.decider, order.stream_id(order_id), command)
