@@ -75,6 +75,7 @@ async def project_batch(conn: Connection, events: Sequence[ConsumedEvent]) -> No
     profiles: dict[str, Profile | None] = {
         row["customer_id"]: Profile.model_validate_json(row["profile"]) for row in stored
     }
+    words_of = {customer: name_words(profile) for customer, profile in profiles.items() if profile}
     new_words: list[str] = []  # as ``project`` adds them, step by step (the dictionary keeps all)
     for event, customers in affected:
         for customer_id in customers:
@@ -82,8 +83,9 @@ async def project_batch(conn: Connection, events: Sequence[ConsumedEvent]) -> No
             after = evolve(before, event.event, event.envelope.time, customer_id=customer_id)
             profiles[customer_id] = after
             words = name_words(after)
-            if before is None or words != name_words(before):
+            if before is None or words != words_of[customer_id]:
                 new_words.append(words)
+            words_of[customer_id] = words
     await conn.executemany(
         _UPSERT, [columns(profile) for profile in profiles.values() if profile is not None]
     )

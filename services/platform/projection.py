@@ -256,23 +256,29 @@ async def _consume(
     spec: ProjectionSpec,
     version: Version,
     stop: asyncio.Event,
-    batch_size: int = LIVE_BATCH,
 ) -> None:
     pool = await create_pool(database_url, version.schema, max_size=4)
     try:
-        consumer = EventConsumer(
-            group=version.group,
-            topics=spec.topics,
-            pool=pool,
-            handler=spec.handler,
-            batch_handler=spec.batch_handler,
-            producer_factory=partial(make_producer, bootstrap),
-            dead_letter_topic=spec.dead_letter_topic,
-            batch_size=batch_size,
-        )
+        consumer = _applier(bootstrap, pool, spec, version, LIVE_BATCH)
         await run_consumers(bootstrap, [consumer], stop)
     finally:
         await pool.close()
+
+
+def _applier(
+    bootstrap: str, pool: asyncpg.Pool, spec: ProjectionSpec, version: Version, batch_size: int
+) -> EventConsumer:
+    """The consumer runtime applying ``spec``'s events to ``version``: live or replaying."""
+    return EventConsumer(
+        group=version.group,
+        topics=spec.topics,
+        pool=pool,
+        handler=spec.handler,
+        batch_handler=spec.batch_handler,
+        producer_factory=partial(make_producer, bootstrap),
+        dead_letter_topic=spec.dead_letter_topic,
+        batch_size=batch_size,
+    )
 
 
 async def run_live(
@@ -296,8 +302,10 @@ async def run_live(
         try:
             while not stop.is_set() and not writer.is_closed():
                 version = await ensure_live(database_url, spec, bootstrap)
-                if not await _still_connected(writer):
-                    break  # lost the lock meanwhile (a rebuild can take long): ask again
+                try:  # a rebuild can take long: is the lock still ours?
+                    await _live_version_as_writer(writer, spec.name)
+                except _WriterLockLost:
+                    break  # ask for it again
                 log.info("projection.live", projection=spec.name, version=version.number)
                 switched = asyncio.Event()
                 watcher = asyncio.create_task(_watch(writer, version, stop, switched, poll))
@@ -312,14 +320,19 @@ async def run_live(
                 await writer.close()  # and with it the lock: a standby takes over
 
 
-async def _still_connected(writer: asyncpg.Connection) -> bool:
-    """Whether the writer lock's session is still there (its lock with it)."""
+class _WriterLockLost(Exception):
+    """The session holding the writer lock is gone, and the lock with it."""
+
+
+async def _live_version_as_writer(writer: asyncpg.Connection, projection: str) -> Version | None:
+    """The live version, asked on the writer lock's own session: an answer also says the
+    lock is still held. No answer (within 10 s) ends the session: ``_WriterLockLost``."""
     try:
-        await asyncio.wait_for(writer.fetchval("SELECT 1"), 10)
-        return True
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        return await asyncio.wait_for(live_version(writer, projection), 10)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        log.warning("projection.writer_lock_lost", projection=projection, error=repr(exc))
         writer.terminate()
-        return False
+        raise _WriterLockLost from exc
 
 
 _KEEPALIVES = {"tcp_keepalives_idle": "10", "tcp_keepalives_interval": "5",
@@ -383,11 +396,8 @@ async def _watch(
             if stop.is_set():
                 break
             try:
-                live = await asyncio.wait_for(live_version(writer, version.projection), 10)
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("projection.writer_lock_lost", projection=version.projection,
-                            error=repr(exc))  # fmt: skip
-                writer.terminate()
+                live = await _live_version_as_writer(writer, version.projection)
+            except _WriterLockLost:
                 break
             if live is not None and live.number != version.number:
                 log.info("projection.swapped", projection=version.projection, to=live.number)
@@ -570,16 +580,7 @@ async def _replay_share(
     """Replay the partitions ``tps`` in this process (see ``replay``) until at most
     ``max_lag`` records remain, or the loop's clock passes ``deadline``."""
     pool = await create_pool(database_url, version.schema, max_size=2)
-    applier = EventConsumer(
-        group=version.group,
-        topics=spec.topics,
-        pool=pool,
-        handler=spec.handler,
-        batch_handler=spec.batch_handler,
-        producer_factory=partial(make_producer, bootstrap),
-        dead_letter_topic=spec.dead_letter_topic,
-        batch_size=REPLAY_BATCH,
-    )
+    applier = _applier(bootstrap, pool, spec, version, REPLAY_BATCH)
     kafka = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=version.group,
