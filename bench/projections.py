@@ -14,13 +14,14 @@ import asyncio
 import dataclasses
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import asyncpg
 import orjson
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from bench.common import Endpoints, percentile
 from contracts.envelope import CloudEvent, partition_key
@@ -89,7 +90,14 @@ async def _fill(bootstrap: str, topic: str, count: int) -> None:
         await producer.stop()
 
 
-async def _bare_read(bootstrap: str, topic: str, count: int) -> float:
+Batch = dict[TopicPartition, list[ConsumerRecord[Any, Any]]]
+
+
+async def _read_from_start(
+    bootstrap: str, topic: str, count: int, handle: Callable[[Batch], Awaitable[None]] | None
+) -> float:
+    """Records/s reading ``topic`` from offset 0 until ``count`` records, each polled
+    batch handed to ``handle`` (None: only counted, the bare baseline)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, max_partition_fetch_bytes=4 << 20
     )
@@ -102,6 +110,8 @@ async def _bare_read(bootstrap: str, topic: str, count: int) -> float:
         started = time.perf_counter()
         while seen < count:
             batch = await consumer.getmany(timeout_ms=500, max_records=5000)
+            if handle is not None:
+                await handle(batch)
             seen += sum(len(records) for records in batch.values())
         return seen / (time.perf_counter() - started)
     finally:
@@ -112,65 +122,43 @@ async def _python_ceiling(bootstrap: str, topic: str, count: int) -> float:
     """Events/s of the projector's Python work alone: read, parse and validate each record
     against its contract, build its timeline row. No database: the most a rebuild could
     reach in this process, whatever PostgreSQL does."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, max_partition_fetch_bytes=4 << 20
-    )
-    await consumer.start()
-    try:
-        tps = await topic_partitions(consumer, topic)
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        seen = 0
-        with replay_gc():  # as a rebuild runs
-            started = time.perf_counter()
-            while seen < count:
-                batch = await consumer.getmany(timeout_ms=500, max_records=5000)
-                for records in batch.values():
-                    for record in records:
-                        entry_row(parse_record(record))
-                    seen += len(records)
-            return seen / (time.perf_counter() - started)
-    finally:
-        await stop_consumer(consumer)
+
+    async def project(batch: Batch) -> None:
+        for records in batch.values():
+            for record in records:
+                entry_row(parse_record(record))
+
+    with replay_gc():  # as a rebuild runs
+        return await _read_from_start(bootstrap, topic, count, project)
 
 
 async def _parse_and_copy(bootstrap: str, database_url: str, topic: str, count: int) -> float:
     """Events/s of a bare consumer that also parses each record's JSON and writes it:
     one ``COPY`` of (source, id, customer, time, payload) per 5,000 records into a table
     keyed by (source, id), one commit each. No contract, no inbox, no summary."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, max_partition_fetch_bytes=4 << 20
-    )
     conn = await asyncpg.connect(database_url)
     table = f"bench_parse_copy_{uuid.uuid4().hex[:6]}"
     await conn.execute(
         f"CREATE TABLE {table} (event_source text, event_id text, customer_id text, "
         "occurred_at timestamptz, payload jsonb, PRIMARY KEY (event_source, event_id))"
     )
-    await consumer.start()
+
+    async def copy(batch: Batch) -> None:
+        rows = []
+        for records in batch.values():
+            for record in records:
+                event = orjson.loads(record.value)
+                rows.append((
+                    event["source"], event["id"], event.get("customerid"),
+                    datetime.fromisoformat(event["time"]), orjson.dumps(event["data"]).decode(),
+                ))  # fmt: skip
+        if rows:
+            async with conn.transaction():
+                await conn.copy_records_to_table(table, records=rows)
+
     try:
-        tps = await topic_partitions(consumer, topic)
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        seen = 0
-        started = time.perf_counter()
-        while seen < count:
-            batch = await consumer.getmany(timeout_ms=500, max_records=5000)
-            rows = []
-            for records in batch.values():
-                for record in records:
-                    event = orjson.loads(record.value)
-                    rows.append((
-                        event["source"], event["id"], event.get("customerid"),
-                        datetime.fromisoformat(event["time"]), orjson.dumps(event["data"]).decode(),
-                    ))  # fmt: skip
-            if rows:
-                async with conn.transaction():
-                    await conn.copy_records_to_table(table, records=rows)
-            seen += len(rows)
-        return seen / (time.perf_counter() - started)
+        return await _read_from_start(bootstrap, topic, count, copy)
     finally:
-        await stop_consumer(consumer)
         await conn.execute(f"DROP TABLE {table}")
         await conn.close()
 
@@ -178,7 +166,7 @@ async def _parse_and_copy(bootstrap: str, database_url: str, topic: str, count: 
 async def bench_replay(ep: Endpoints, count: int = 1_000_000) -> dict[str, Any]:
     await _fill(ep.kafka_bootstrap, REPLAY_TOPIC, count)
     total = await _topic_size(ep.kafka_bootstrap, REPLAY_TOPIC)
-    bare_rate = await _bare_read(ep.kafka_bootstrap, REPLAY_TOPIC, total)
+    bare_rate = await _read_from_start(ep.kafka_bootstrap, REPLAY_TOPIC, total, None)
     ceiling = await _python_ceiling(ep.kafka_bootstrap, REPLAY_TOPIC, CEILING_EVENTS)
     parse_copy = await _parse_and_copy(ep.kafka_bootstrap, ep.database_url, REPLAY_TOPIC, total)
     name = f"bench_replay_{uuid.uuid4().hex[:6]}"
