@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
@@ -20,7 +21,7 @@ from contracts.money import Money
 from projections.registry import timeline
 from services.platform import projection
 from services.platform.kafka import stop_consumer, topic_partitions
-from services.platform.projection import live_version, rebuild, run_live
+from services.platform.projection import ProjectionSpec, live_version, rebuild, run_live
 from tests.integration.test_consumer import publish
 from tests.kafka_helpers import read_topic
 
@@ -45,6 +46,25 @@ def purchase(customer: str, n: int) -> CloudEvent:
     )
 
 
+@pytest.fixture
+async def spec(infra, topic_factory) -> AsyncIterator[ProjectionSpec]:
+    """A timeline of its own name, on a topic of its own; its schemas and catalogue rows
+    are gone afterwards."""
+    name = f"tl_{uuid.uuid4().hex[:8]}"
+    topic, dlt = await topic_factory(), await topic_factory("dlt")
+    yield dataclasses.replace(timeline(), name=name, topics=(topic,), dead_letter_topic=dlt)
+    conn = await asyncpg.connect(infra.database_url)
+    try:
+        versions = await conn.fetch(
+            "SELECT schema_name FROM crm_projections.versions WHERE projection = $1", name
+        )
+        for schema in (name, *(row["schema_name"] for row in versions)):
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await conn.execute("DELETE FROM crm_projections.versions WHERE projection = $1", name)
+    finally:
+        await conn.close()
+
+
 async def wait_rows(conn: asyncpg.Connection, table: str, count: int, timeout: float = 45) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
@@ -58,10 +78,8 @@ async def wait_rows(conn: asyncpg.Connection, table: str, count: int, timeout: f
 
 
 @pytest.mark.timeout(240)
-async def test_rebuild_equals_live_and_the_swap_keeps_the_projection_live(infra, topic_factory):
-    name = f"tl_{uuid.uuid4().hex[:8]}"
-    topic, dlt = await topic_factory(), await topic_factory("dlt")
-    spec = dataclasses.replace(timeline(), name=name, topics=(topic,), dead_letter_topic=dlt)
+async def test_rebuild_equals_live_and_the_swap_keeps_the_projection_live(infra, spec):
+    name, [topic] = spec.name, spec.topics
     await publish(infra.kafka_bootstrap, topic, [purchase(f"c-{i % 7}", i) for i in range(60)])
     stop = asyncio.Event()
     live = asyncio.create_task(
@@ -86,16 +104,11 @@ async def test_rebuild_equals_live_and_the_swap_keeps_the_projection_live(infra,
     finally:
         stop.set()
         await live
-        for schema in (name, f"{name}_v1", f"{name}_v2"):
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        await conn.execute("DELETE FROM crm_projections.versions WHERE projection = $1", name)
         await conn.close()
 
 
-async def test_analysts_read_projections_and_nothing_else(infra, topic_factory):
-    name = f"tl_{uuid.uuid4().hex[:8]}"
-    topic, dlt = await topic_factory(), await topic_factory("dlt")
-    spec = dataclasses.replace(timeline(), name=name, topics=(topic,), dead_letter_topic=dlt)
+async def test_analysts_read_projections_and_nothing_else(infra, spec):
+    name = spec.name
     from services.platform.projection import ensure_live
 
     await ensure_live(infra.database_url, spec)
@@ -110,16 +123,11 @@ async def test_analysts_read_projections_and_nothing_else(infra, topic_factory):
             await analyst.fetchval(f"SELECT count(*) FROM {name}_v1.inbox")
     finally:
         await analyst.close()
-        conn = await asyncpg.connect(infra.database_url)
-        for schema in (name, f"{name}_v1"):
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        await conn.execute("DELETE FROM crm_projections.versions WHERE projection = $1", name)
-        await conn.close()
 
 
 @pytest.mark.timeout(120)
 async def test_rebuild_replays_in_batches_dead_letters_poison_and_applies_duplicates_once(
-    infra, topic_factory, monkeypatch
+    infra, spec, monkeypatch
 ):
     """Two replaying processes; in this one, small batches and parse chunks, so the
     pipeline turns many times: a record that is not an event goes to the dead-letter
@@ -127,9 +135,7 @@ async def test_rebuild_replays_in_batches_dead_letters_poison_and_applies_duplic
     end at the topic's end."""
     monkeypatch.setattr(projection, "REPLAY_BATCH", 7)
     monkeypatch.setattr(projection, "REPLAY_PARSE_CHUNK", 3)
-    name = f"tl_{uuid.uuid4().hex[:8]}"
-    topic, dlt = await topic_factory(), await topic_factory("dlt")
-    spec = dataclasses.replace(timeline(), name=name, topics=(topic,), dead_letter_topic=dlt)
+    name, [topic] = spec.name, spec.topics
     events = [purchase(f"c-{i % 3}", i) for i in range(40)]
     await publish(infra.kafka_bootstrap, topic, [*events[:20], b"{not json", events[4]])
     await publish(infra.kafka_bootstrap, topic, [*events[20:], events[33]])
@@ -138,7 +144,9 @@ async def test_rebuild_replays_in_batches_dead_letters_poison_and_applies_duplic
         rebuilt = await rebuild(infra.kafka_bootstrap, infra.database_url, spec, workers=2)
         ids = await conn.fetch(f"SELECT event_id FROM {name}.timeline_entries")
         assert sorted(r["event_id"] for r in ids) == sorted(e.id for e in events)
-        [dead] = await read_topic(infra.kafka_bootstrap, dlt, until=lambda records: records)
+        [dead] = await read_topic(
+            infra.kafka_bootstrap, spec.dead_letter_topic, until=lambda records: records
+        )
         assert dead.value == b"{not json"
         assert dict(dead.headers)["dlt.consumer.group"] == rebuilt.group.encode()
         reader = AIOKafkaConsumer(bootstrap_servers=infra.kafka_bootstrap, group_id=rebuilt.group)
@@ -152,18 +160,13 @@ async def test_rebuild_replays_in_batches_dead_letters_poison_and_applies_duplic
         finally:
             await stop_consumer(reader)
     finally:
-        for schema in (name, f"{name}_v1"):
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        await conn.execute("DELETE FROM crm_projections.versions WHERE projection = $1", name)
         await conn.close()
 
 
 @pytest.mark.timeout(120)
-async def test_a_second_projector_stands_by_and_takes_over(infra, topic_factory):
+async def test_a_second_projector_stands_by_and_takes_over(infra, spec):
     """Two processes for one projection: one writes, the other waits, then takes over."""
-    name = f"tl_{uuid.uuid4().hex[:8]}"
-    topic, dlt = await topic_factory(), await topic_factory("dlt")
-    spec = dataclasses.replace(timeline(), name=name, topics=(topic,), dead_letter_topic=dlt)
+    name, [topic] = spec.name, spec.topics
     await publish(infra.kafka_bootstrap, topic, [purchase(f"c-{i % 3}", i) for i in range(10)])
     first_stop, second_stop = asyncio.Event(), asyncio.Event()
     run = partial(run_live, infra.kafka_bootstrap, infra.database_url, spec, poll=0.3)
@@ -191,7 +194,4 @@ async def test_a_second_projector_stands_by_and_takes_over(infra, topic_factory)
         if second is not None:
             await second
         await admin.close()
-        for schema in (name, f"{name}_v1"):
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        await conn.execute("DELETE FROM crm_projections.versions WHERE projection = $1", name)
         await conn.close()
