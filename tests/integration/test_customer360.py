@@ -40,6 +40,7 @@ from projections.customer360.queries import (
 from services.platform.consumer import INBOX_SQL, EventConsumer, parse_record, run_consumers
 from services.platform.db import apply_sql
 from services.platform.kafka import make_producer
+from tests.projection_helpers import one_by_one_and_batched
 
 pytestmark = pytest.mark.integration
 
@@ -406,16 +407,10 @@ async def test_batch_writes_exactly_the_rows_of_one_event_at_a_time(
             batch.append((converted, at))
     batch.append((a_contact("Valdirene", "Tavares"), T0 + timedelta(days=2)))
     events = [consumed(event, at) for event, at in batch]
-    one_by_one = await pool_factory(schema, SCHEMA_SQL)
-    batched = await pool_factory(f"{schema}_b", SCHEMA_SQL)
-    try:
-        for pool in (one_by_one, batched):
-            await apply(pool, *before_the_batch)
-        async with one_by_one.acquire() as conn, conn.transaction():
-            for event in events:
-                await project(conn, event)
-        async with batched.acquire() as conn, conn.transaction():
-            await project_batch(conn, events)
+    before = [consumed(event, at) for event, at in before_the_batch]
+    async with one_by_one_and_batched(
+        pool_factory, schema, SCHEMA_SQL, project, project_batch, events, before
+    ) as (one_by_one, batched):
         profiles = "SELECT * FROM customer_profiles ORDER BY customer_id"
         words = "SELECT word FROM search_words ORDER BY word"
         async with one_by_one.acquire() as a, batched.acquire() as b:
@@ -429,5 +424,3 @@ async def test_batch_writes_exactly_the_rows_of_one_event_at_a_time(
             assert await b.fetch(words) == expected_words
             merged = await get_profile(b, duplicate.customer_id)
             assert merged is not None and merged["merged_into"] == jose.customer_id
-    finally:
-        await batched.execute(f'DROP SCHEMA "{schema}_b" CASCADE')

@@ -25,6 +25,7 @@ from projections.customer360.time_travel import profile_as_of
 from projections.timeline.projector import SCHEMA_SQL, project, project_batch
 from projections.timeline.queries import page, survivor_of
 from services.platform.consumer import ConsumedEvent, parse_record
+from tests.projection_helpers import one_by_one_and_batched
 
 pytestmark = pytest.mark.integration
 
@@ -153,14 +154,9 @@ async def test_batch_writes_exactly_the_rows_of_one_event_at_a_time(
         events.append(consumed(call(who, f"call {n}"), T0 + timedelta(minutes=n)))
         if n == 20:
             events.append(consumed(merge(jose, duplicate), T0 + timedelta(minutes=n)))
-    one_by_one = await pool_factory(schema, SCHEMA_SQL)
-    batched = await pool_factory(f"{schema}_b", SCHEMA_SQL)
-    try:
-        async with one_by_one.acquire() as conn, conn.transaction():
-            for event in events:
-                await project(conn, event)
-        async with batched.acquire() as conn, conn.transaction():
-            await project_batch(conn, events)
+    async with one_by_one_and_batched(
+        pool_factory, schema, SCHEMA_SQL, project, project_batch, events
+    ) as (one_by_one, batched):
         query = "SELECT * FROM timeline_entries ORDER BY event_id"
         async with one_by_one.acquire() as a, batched.acquire() as b:
             expected = [_without_projected_at(r) for r in await a.fetch(query)]
@@ -170,8 +166,6 @@ async def test_batch_writes_exactly_the_rows_of_one_event_at_a_time(
             assert got == expected
             merges = "SELECT * FROM customer_merges"
             assert await b.fetch(merges) == await a.fetch(merges) != []
-    finally:
-        await batched.execute(f'DROP SCHEMA "{schema}_b" CASCADE')
 
 
 def _without_projected_at(row: Any) -> dict[str, Any]:
