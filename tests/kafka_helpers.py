@@ -1,4 +1,5 @@
-"""Reading a whole topic back in tests, independent of any consumer group."""
+"""Publishing to topics in tests, and reading a whole topic back independent of any
+consumer group."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from services.platform.kafka import stop_consumer
+from contracts.envelope import CloudEvent, partition_key
+from services.platform.kafka import make_producer, stop_consumer
 
 
 async def read_topic(
@@ -57,3 +59,30 @@ async def read_topic(
         return records
     finally:
         await stop_consumer(consumer)
+
+
+async def publish_to(
+    bootstrap: str, items: list[tuple[str, CloudEvent | bytes]], key: bytes = b"cust-1"
+) -> None:
+    """Publish (topic, item) pairs in the given order, each acknowledged before the next;
+    raw bytes (not an event) go under ``key``."""
+    producer = make_producer(bootstrap)
+    await producer.start()
+    try:
+        for topic, item in items:
+            if isinstance(item, CloudEvent):
+                await producer.send_and_wait(
+                    topic,
+                    item.to_json_bytes(),
+                    key=partition_key(item),
+                    headers=item.kafka_headers(),
+                )
+            else:
+                await producer.send_and_wait(topic, item, key=key)
+    finally:
+        await producer.stop()
+
+
+async def publish(bootstrap: str, topic: str, events: list[CloudEvent | bytes]) -> None:
+    """Publish to one topic, in order."""
+    await publish_to(bootstrap, [(topic, event) for event in events])

@@ -12,13 +12,13 @@ from pathlib import Path
 import orjson
 import pytest
 
-from contracts.envelope import CloudEvent, partition_key
+from contracts.envelope import CloudEvent
 from contracts.events.sales import PurchaseMade
 from contracts.money import Money
 from services.platform.consumer import INBOX_SQL, ConsumedEvent, EventConsumer, run_consumers
 from services.platform.db import Connection
 from services.platform.kafka import make_producer
-from tests.kafka_helpers import read_topic
+from tests.kafka_helpers import publish, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -52,24 +52,6 @@ async def add_to_total(conn: Connection, consumed: ConsumedEvent) -> None:
         consumed.event.customer_id,
         consumed.event.total.amount,
     )
-
-
-async def publish(bootstrap: str, topic: str, events: list[CloudEvent | bytes]) -> None:
-    producer = make_producer(bootstrap)
-    await producer.start()
-    try:
-        for item in events:
-            if isinstance(item, CloudEvent):
-                await producer.send_and_wait(
-                    topic,
-                    item.to_json_bytes(),
-                    key=partition_key(item),
-                    headers=item.kafka_headers(),
-                )
-            else:
-                await producer.send_and_wait(topic, item, key=b"cust-1")
-    finally:
-        await producer.stop()
 
 
 async def run_until(consumer: EventConsumer, bootstrap: str, condition, timeout: float = 30):

@@ -22,8 +22,7 @@ from projections.registry import timeline
 from services.platform import projection
 from services.platform.kafka import stop_consumer, topic_partitions
 from services.platform.projection import ProjectionSpec, live_version, rebuild, run_live
-from tests.integration.test_consumer import publish
-from tests.kafka_helpers import read_topic
+from tests.kafka_helpers import publish, read_topic
 
 pytestmark = pytest.mark.integration
 

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 import pytest
 
-from contracts.envelope import CloudEvent, partition_key
+from contracts.envelope import CloudEvent
 from contracts.events.sales import (
     ActivityLogged,
     DealStageChanged,
@@ -35,7 +35,7 @@ from projections.timeline.projector import SCHEMA_SQL, project, project_batch
 from projections.timeline.queries import build_page_query, encode_cursor, entries_up_to, page
 from services.platform.consumer import INBOX_SQL, EventConsumer, run_consumers
 from services.platform.kafka import make_producer
-from tests.kafka_helpers import read_topic
+from tests.kafka_helpers import publish_to, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -63,25 +63,6 @@ def envelope(
         correlationid=correlation,
         data=event.model_dump(mode="json"),
     )
-
-
-async def publish(bootstrap: str, items: list[tuple[str, CloudEvent | bytes]], key: bytes) -> None:
-    """Publish in the given order; raw bytes go under ``key`` like their neighbours."""
-    producer = make_producer(bootstrap)
-    await producer.start()
-    try:
-        for topic, item in items:
-            if isinstance(item, CloudEvent):
-                await producer.send_and_wait(
-                    topic,
-                    item.to_json_bytes(),
-                    key=partition_key(item),
-                    headers=item.kafka_headers(),
-                )
-            else:
-                await producer.send_and_wait(topic, item, key=key)
-    finally:
-        await producer.stop()
 
 
 async def project_until(infra, pool, topics: list[str], dlt: str, condition, timeout=60.0) -> None:
@@ -214,7 +195,7 @@ async def test_two_services_and_a_shop_interleave_in_occurrence_order(
     key = customer.encode()
     # Published against occurrence order across topics: the shop's purchase first, the
     # support case next, the sales stream last; and each of the first two twice.
-    await publish(
+    await publish_to(
         infra.kafka_bootstrap,
         [
             (external, bought),
@@ -347,7 +328,7 @@ async def test_pages_filters_and_time_travel(infra, schema, pool_factory, topic_
     ]
     shuffled = events + noise
     random.Random(3).shuffle(shuffled)
-    await publish(infra.kafka_bootstrap, shuffled, customer.encode())
+    await publish_to(infra.kafka_bootstrap, shuffled, customer.encode())
 
     async def all_in() -> bool:
         return await pool.fetchval("SELECT count(*) FROM timeline_entries") == 125
@@ -545,7 +526,7 @@ async def test_facts_only_the_crm_establishes_are_refused_from_other_systems(
         T0, source=SHOP,
     )  # fmt: skip
     fine = envelope(purchase(customer, "2.00"), T0 + timedelta(hours=1), source=SHOP)
-    await publish(
+    await publish_to(
         infra.kafka_bootstrap,
         [(external, as_the_crm), (external, a_deal_move), (external, fine)],
         key=customer.encode(),
