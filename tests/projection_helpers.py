@@ -1,15 +1,51 @@
-"""Checking a projection's batch writer against its one-event handler."""
+"""Feeding projectors in tests: events as they come off a topic, and checking a
+projection's batch writer against its one-event handler."""
 
 from __future__ import annotations
 
 import contextlib
+import itertools
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+from aiokafka import ConsumerRecord
 
-from services.platform.consumer import ConsumedEvent
+from contracts.envelope import CloudEvent, partition_key
+from contracts.registry import DomainEvent
+from services.platform.consumer import ConsumedEvent, parse_record
+
+_offsets = itertools.count()
+
+
+def cloud_event(
+    event: DomainEvent, at: datetime, source: str = "/crm/sales", **attributes: Any
+) -> CloudEvent:
+    """``event`` in its envelope, occurred ``at``, naming its customer; ``attributes`` are
+    further CloudEvent attributes (``streamid``, ``correlationid`` …)."""
+    return CloudEvent(
+        id=str(uuid.uuid4()),
+        source=source,
+        type=event.event_type,
+        time=at,
+        customerid=event.customer(),
+        data=event.model_dump(mode="json"),
+        **attributes,
+    )
+
+
+def consumed(event: DomainEvent, at: datetime, topic: str = "crm.sales.events") -> ConsumedEvent:
+    """``event`` as a projector gets it: read off ``topic`` and parsed like any record."""
+    envelope = cloud_event(event, at)
+    value = envelope.to_json_bytes()
+    record: ConsumerRecord[Any, Any] = ConsumerRecord(
+        topic, 0, next(_offsets), 0, 0, partition_key(envelope), value, None, 0, len(value),
+        envelope.kafka_headers(),
+    )  # fmt: skip
+    return parse_record(record)
 
 
 @contextlib.asynccontextmanager

@@ -10,9 +10,8 @@ from functools import partial
 from typing import Any
 
 import pytest
-from aiokafka import ConsumerRecord
 
-from contracts.envelope import CloudEvent, partition_key
+from contracts.envelope import partition_key
 from contracts.events.sales import (
     AccountRegistered,
     Address,
@@ -37,36 +36,14 @@ from projections.customer360.queries import (
     known_words,
     search,
 )
-from services.platform.consumer import INBOX_SQL, EventConsumer, parse_record, run_consumers
+from services.platform.consumer import INBOX_SQL, EventConsumer, run_consumers
 from services.platform.db import apply_sql
 from services.platform.kafka import make_producer
-from tests.projection_helpers import one_by_one_and_batched
+from tests.projection_helpers import cloud_event, consumed, one_by_one_and_batched
 
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
-_offsets = iter(range(10**9))
-
-
-def cloud_event(event: DomainEvent, time: datetime, source: str = "/crm/sales") -> CloudEvent:
-    return CloudEvent(
-        id=str(uuid.uuid4()),
-        source=source,
-        type=event.event_type,
-        time=time,
-        customerid=event.customer(),
-        data=event.model_dump(mode="json"),
-    )
-
-
-def consumed(event: DomainEvent, time: datetime, topic: str = "crm.sales.events") -> Any:
-    envelope = cloud_event(event, time)
-    value = envelope.to_json_bytes()
-    record: ConsumerRecord[Any, Any] = ConsumerRecord(
-        topic, 0, next(_offsets), 0, 0, partition_key(envelope), value, None, 0, len(value),
-        envelope.kafka_headers(),
-    )  # fmt: skip
-    return parse_record(record)
 
 
 async def apply(pool: Any, *events: tuple[DomainEvent, datetime]) -> None:

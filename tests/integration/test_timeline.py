@@ -36,6 +36,7 @@ from projections.timeline.queries import build_page_query, encode_cursor, entrie
 from services.platform.consumer import INBOX_SQL, EventConsumer, run_consumers
 from services.platform.kafka import make_producer
 from tests.kafka_helpers import publish_to, read_topic
+from tests.projection_helpers import cloud_event
 
 pytestmark = pytest.mark.integration
 
@@ -52,16 +53,8 @@ def envelope(
     version: int | None = None,
     correlation: str | None = None,
 ) -> CloudEvent:
-    return CloudEvent(
-        id=str(uuid.uuid4()),
-        source=source,
-        type=event.event_type,
-        time=at,
-        streamid=stream,
-        streamversion=version,
-        customerid=event.customer(),
-        correlationid=correlation,
-        data=event.model_dump(mode="json"),
+    return cloud_event(
+        event, at, source, streamid=stream, streamversion=version, correlationid=correlation
     )
 
 

@@ -15,35 +15,17 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from aiokafka import ConsumerRecord
 
-from contracts.envelope import CloudEvent, partition_key
 from contracts.events.sales import ActivityLogged, ContactRegistered, PurchaseMade, RecordsMerged
 from contracts.money import Money
-from contracts.registry import DomainEvent
 from projections.customer360.time_travel import profile_as_of
 from projections.timeline.projector import SCHEMA_SQL, project, project_batch
 from projections.timeline.queries import page, survivor_of
-from services.platform.consumer import ConsumedEvent, parse_record
-from tests.projection_helpers import one_by_one_and_batched
+from tests.projection_helpers import consumed, one_by_one_and_batched
 
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2025, 9, 1, 9, 0, tzinfo=UTC)
-_offsets = iter(range(10**9))
-
-
-def consumed(event: DomainEvent, at: datetime) -> ConsumedEvent:
-    envelope = CloudEvent(
-        id=str(uuid.uuid4()), source="/crm/sales", type=event.event_type, time=at,
-        customerid=event.customer(), data=event.model_dump(mode="json"),
-    )  # fmt: skip
-    value = envelope.to_json_bytes()
-    record: ConsumerRecord[Any, Any] = ConsumerRecord(
-        "crm.sales.events", 0, next(_offsets), 0, 0, partition_key(envelope), value, None, 0,
-        len(value), envelope.kafka_headers(),
-    )  # fmt: skip
-    return parse_record(record)
 
 
 def contact(first: str, last: str) -> ContactRegistered:
