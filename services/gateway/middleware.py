@@ -78,27 +78,34 @@ class CorrelationMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        started = False
-
-        async def tracking(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send_with_id(message)
-
+        tracking = _StartTracking(send_with_id)
         try:
             await self.app(scope, receive, tracking)
         except Exception as exc:
             # Here, not in Starlette's outermost handler: the answer keeps its correlation
             # id (and CORS headers), and the log line says which request failed.
             log.exception("http.unexpected_error", error=repr(exc), path=scope.get("path"))
-            if not started:
+            if not tracking.started:
                 await send_problem(
                     send_with_id, 500, "Internal error",
                     "the request failed; nothing was changed", "internal",
                 )  # fmt: skip
         finally:
             structlog.contextvars.unbind_contextvars("correlation_id")
+
+
+class _StartTracking:
+    """A ``send`` that remembers whether the answer has begun: once it has, a problem
+    document can no longer take its place."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)
 
 
 class BodyLimitMiddleware:
@@ -132,21 +139,14 @@ class BodyLimitMiddleware:
                     raise _BodyTooLarge
             return message
 
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracking = _StartTracking(send)
         try:
-            await self.app(scope, counting_receive, tracking_send)
+            await self.app(scope, counting_receive, tracking)
         except _BodyTooLarge:
-            if not started:
+            if not tracking.started:
                 await self._too_large(send)
         except Exception:
-            if refused and not started:
+            if refused and not tracking.started:
                 await self._too_large(send)
                 return
             raise
