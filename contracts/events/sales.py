@@ -32,6 +32,9 @@ class OpportunityOpened(_SalesEvent):
     expected_close: date | None = None
     lead_id: UUID | None = None
     probability: Decimal | None = Field(default=None, ge=0, le=100, description="Win %")
+    owner_team: str | None = Field(
+        default=None, max_length=200, description="The owner's team when opened (team rule)"
+    )
 
 
 @register

@@ -21,34 +21,17 @@ import orjson
 from projections.timeline.queries import ENTRY_COLUMNS, entry_from_row
 from services.platform.db import check_schema_name
 from services.platform.projection import live_version
-from services.platform.tokens import decode_token, encode_token
+from services.platform.tokens import (
+    BadToken,
+    decode_token,
+    encode_token,
+    make_consistency_token,
+    read_consistency_token,
+)
 
-TOKEN_VERSION = 1
-MAX_TOKEN_EVENTS = 20
-
-
-class BadToken(ValueError):
-    pass
-
-
-def make_token(source: str, event_ids: Sequence[str]) -> str:
-    return encode_token([TOKEN_VERSION, source, list(event_ids)[:MAX_TOKEN_EVENTS]])
-
-
-def read_token(token: str) -> tuple[str, list[str]]:
-    try:
-        version, source, ids = decode_token(token)
-    except (ValueError, TypeError):
-        raise BadToken("not a consistency token from this gateway") from None
-    if (
-        version != TOKEN_VERSION
-        or not isinstance(source, str)
-        or not isinstance(ids, list)
-        or not all(isinstance(i, str) for i in ids)
-        or len(ids) > MAX_TOKEN_EVENTS
-    ):
-        raise BadToken("not a consistency token from this gateway")
-    return source, ids
+make_token = make_consistency_token
+read_token = read_consistency_token
+__all__ = ["BadToken", "make_token", "read_token"]
 
 
 class Projections:

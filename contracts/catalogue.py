@@ -1,0 +1,103 @@
+"""The service catalogue: every bounded context and projector, and how each runs.
+
+One entry per context is all that plugs a context in: the gateway builds its routes,
+role checks and OpenAPI document from each context's HTTP contract and forwards to the
+context's URL; ``make run``, ``docker-compose.yml`` and the ``crm`` CLI start and check
+the processes listed here. Nothing else names a context. No I/O here: paths are
+resolved by the readers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from contracts.topics import SALES
+
+HTTP_CONTRACTS = Path(__file__).with_name("http")
+"""Committed, versioned OpenAPI documents of each context's HTTP API."""
+
+ProcessKind = Literal["gateway", "api", "relay", "worker", "projector"]
+
+
+@dataclass(frozen=True)
+class Process:
+    """One long-running process: what to run, on which port, how to know it is ready."""
+
+    name: str
+    kind: ProcessKind
+    module_args: tuple[str, ...]
+    """Arguments after ``python -m``."""
+    port: int
+    """Its HTTP port: the API's, or the health/metrics endpoint's (``CRM_HTTP_PORT``)."""
+    readiness_path: str = "/readyz"
+    port_setting: str = "CRM_HTTP_PORT"
+    """The environment variable the process reads its port from."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """A bounded context as the rest of the system sees it."""
+
+    name: str
+    source: str
+    """CloudEvents ``source`` of its events (its consistency tokens name it)."""
+    topic: str
+    schema: str
+    """Its PostgreSQL schema (event store and private state)."""
+    url_setting: str
+    """Environment variable the gateway reads the API's base URL from."""
+    default_url: str
+    http_contract: str
+    """File name under ``contracts/http/``: the OpenAPI document of its API."""
+    path_prefix: str = "/v1"
+    """Where the gateway serves the contract's paths."""
+    processes: tuple[Process, ...] = field(default=())
+
+    @property
+    def contract_file(self) -> Path:
+        return HTTP_CONTRACTS / self.http_contract
+
+    @property
+    def api(self) -> Process | None:
+        return next((p for p in self.processes if p.kind == "api"), None)
+
+
+GATEWAY = Process(
+    "gateway", "gateway", ("services.gateway",), 8100, port_setting="CRM_GATEWAY_PORT"
+)
+
+SALES_CONTEXT = Context(
+    name="sales",
+    source="/crm/sales",
+    topic=SALES.name,
+    schema="sales",
+    url_setting="CRM_GATEWAY_SALES_URL",
+    default_url="http://127.0.0.1:8101",
+    http_contract="sales.v1.json",
+    processes=(
+        Process("sales-api", "api", ("services.sales", "api"), 8101, port_setting="CRM_SALES_PORT"),
+        Process("sales-relay", "relay", ("services.sales", "relay"), 9101),
+        Process("sales-scheduler", "worker", ("services.sales", "scheduler"), 9102),
+    ),
+)
+
+CONTEXTS: tuple[Context, ...] = (SALES_CONTEXT,)
+
+PROJECTORS: tuple[Process, ...] = (
+    Process("timeline-projector", "projector", ("projections", "run", "timeline"), 9201),
+    Process("customer360-projector", "projector", ("projections", "run", "customer360"), 9202),
+)
+
+
+def all_processes() -> tuple[Process, ...]:
+    """Every process of the system, in start order: gateway, contexts, projectors."""
+    return (GATEWAY, *(p for c in CONTEXTS for p in c.processes), *PROJECTORS)
+
+
+def context(name: str) -> Context:
+    for entry in CONTEXTS:
+        if entry.name == name:
+            return entry
+    raise KeyError(f"no context {name!r} in the catalogue")
