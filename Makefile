@@ -7,13 +7,14 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
 .PHONY: help install prereqs run test lint format unit contract integration e2e bench schemas \
-        infra-up infra-down infra-status clean
+        infra-up infra-down infra-status migrate clean
 
 help:
 	@echo "make run         start Kafka + PostgreSQL and every service; Ctrl-C stops all"
 	@echo "make test        install, lint, start infrastructure, run the whole test suite"
 	@echo "make bench       run the benchmarks, results in bench/results/"
 	@echo "make infra-up    start Kafka + PostgreSQL only (idempotent); make infra-down stops"
+	@echo "make migrate     apply schema migrations (crm migrate); make run and make test do it"
 	@echo "make lint        ruff + mypy;  make schemas  regenerate contracts/schemas"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -30,6 +31,10 @@ prereqs:
 
 infra-up: install prereqs
 	$(BIN)/python -m deploy.local up
+
+# Versioned schema migrations, before any process starts (processes never run DDL).
+migrate: install
+	$(BIN)/python -m services.platform.migrate
 
 infra-down:
 	@if [ -x $(BIN)/python ]; then $(BIN)/python -m deploy.local down; \
@@ -51,6 +56,7 @@ format: install
 	$(BIN)/ruff format .
 
 test: lint infra-up
+	$(BIN)/python -m services.platform.migrate
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 unit: install

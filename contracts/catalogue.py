@@ -54,6 +54,8 @@ class Context:
     path_prefix: str = "/v1"
     """Where the gateway serves the contract's paths."""
     processes: tuple[Process, ...] = field(default=())
+    migrations: str = ""
+    """Module whose ``async def migrate(database_url)`` brings its schema up to date."""
 
     @property
     def contract_file(self) -> Path:
@@ -76,6 +78,7 @@ SALES_CONTEXT = Context(
     url_setting="CRM_GATEWAY_SALES_URL",
     default_url="http://127.0.0.1:8101",
     http_contract="sales.v1.json",
+    migrations="services.sales.migrations",
     processes=(
         Process("sales-api", "api", ("services.sales", "api"), 8101, port_setting="CRM_SALES_PORT"),
         Process("sales-relay", "relay", ("services.sales", "relay"), 9101),
@@ -89,6 +92,14 @@ PROJECTORS: tuple[Process, ...] = (
     Process("timeline-projector", "projector", ("projections", "run", "timeline"), 9201),
     Process("customer360-projector", "projector", ("projections", "run", "customer360"), 9202),
 )
+
+
+PROJECTION_MIGRATIONS = "projections.migrations"
+
+
+def migration_modules() -> tuple[str, ...]:
+    """What ``crm migrate`` runs, in order: each context's schema, then the projections."""
+    return (*(c.migrations for c in CONTEXTS if c.migrations), PROJECTION_MIGRATIONS)
 
 
 def all_processes() -> tuple[Process, ...]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -11,6 +12,7 @@ from contracts.topics import TopicSpec
 from services.platform.db import apply_sql, create_pool
 from services.platform.kafka import ensure_topics
 from services.platform.logging import configure_logging
+from services.platform.migrate import migrate_projection_catalog
 from tests.infra import Infra, start_infra, stop_infra
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -27,8 +29,18 @@ def infra() -> Iterator[Infra]:
         if IN_CI:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
+    # What `crm migrate` does first; the suite's processes and projections need it.
+    asyncio.run(_migrate_projection_catalog(found.database_url))
     yield found
     stop_infra(found)
+
+
+async def _migrate_projection_catalog(database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await migrate_projection_catalog(conn)
+    finally:
+        await conn.close()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import contextlib
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,8 +22,7 @@ from services.platform.relay_main import EVENTSTORE_SQL
 from services.platform.runtime import health_routes, serve_asgi
 from services.sales.application.runtime import SalesRuntime
 from services.sales.entrypoints.http import create_app as create_sales_app
-
-SALES_SQL = Path(__file__).resolve().parents[1] / "services" / "sales" / "schema.sql"
+from services.sales.migrations import SALES_STATE as SALES_SQL
 
 
 def free_port() -> int:

@@ -139,6 +139,12 @@ async def supervise(args: argparse.Namespace) -> int:
     from services.platform.kafka import ensure_topics
 
     await ensure_topics(bootstrap, TOPICS)
+    # Schema changes are a step of their own, before any process starts (`crm migrate`).
+    from contracts.catalogue import migration_modules
+    from services.platform.migrate import migrate_all
+
+    for line in await migrate_all(database, migration_modules()):
+        print(f"  migrated {line}", flush=True)
     state = Path(args.state_dir) if args.state_dir else local.local_dir
     logs, pids = state / "logs", state / "run"
     logs.mkdir(parents=True, exist_ok=True)

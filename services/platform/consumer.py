@@ -20,7 +20,6 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 import asyncpg
@@ -38,6 +37,7 @@ from services.platform import metrics
 from services.platform.db import Connection
 from services.platform.kafka import LazyProducer
 from services.platform.logging import get_logger
+from services.platform.migrate import INBOX
 
 log = get_logger(__name__)
 
@@ -469,7 +469,8 @@ async def run_consumers(
         log.info("consumers.stopped", ran_seconds=round(time.monotonic() - started, 1))
 
 
-INBOX_SQL = Path(__file__).with_name("inbox.sql")
+INBOX_SQL = INBOX
+"""The inbox table's migration set (the name predates migrations)."""
 
 
 def _kept_headers(headers: Sequence[tuple[str, bytes]] | None) -> list[tuple[str, bytes]]:

@@ -1,4 +1,4 @@
-"""PostgreSQL pools and idempotent schema set-up.
+"""PostgreSQL pools, and schema set-up for tests, tools and new projection versions.
 
 Each bounded context owns a PostgreSQL schema (``sales``, ``timeline`` …): its private
 state. A pool's ``search_path`` points at that schema, so the same SQL serves every
@@ -10,9 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
+
+if TYPE_CHECKING:
+    from services.platform.migrate import MigrationSet
 
 Connection = asyncpg.Connection | PoolConnectionProxy
 """A connection, pooled or not: what handlers and stores accept."""
@@ -51,13 +55,28 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """
 
 
-async def apply_sql(pool: asyncpg.Pool, schema: str, files: Iterable[Path]) -> None:
-    """Create ``schema`` and run idempotent DDL files in it, one process at a time."""
+async def apply_sql(pool: asyncpg.Pool, schema: str, files: Iterable[Path | MigrationSet]) -> None:
+    """Create ``schema``, apply migration sets to it (recorded, as ``crm migrate`` does),
+    then run idempotent DDL files in it, one process at a time.
+
+    For schemas nobody uses yet: throwaway ones in tests and benchmarks, a projection's
+    new version. Live schemas change only through ``crm migrate``.
+    """
     check_schema_name(schema)
+    items = list(files)
+    sets = [item for item in items if not isinstance(item, Path)]
+    paths = [item for item in items if isinstance(item, Path)]
+    if sets:
+        from services.platform.migrate import migrate_schema
+
+        async with pool.acquire() as conn:
+            await migrate_schema(conn, schema, sets)
+    if not paths:
+        return
     async with pool.acquire() as conn, conn.transaction():
         # Serialise concurrent start-ups of the same service (DDL races otherwise).
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('crm-ddl:' || $1))", schema)
         await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         await conn.execute(f'SET LOCAL search_path = "{schema}", public')
-        for file in files:
+        for file in paths:
             await conn.execute(file.read_text())

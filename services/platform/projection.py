@@ -48,27 +48,15 @@ from services.platform.kafka import (
     topic_partitions,
 )
 from services.platform.logging import configure_logging, get_logger
+from services.platform.migrate import (
+    PROJECTION_CATALOG,
+    PROJECTION_CATALOG_SCHEMA,
+    migrate_projection_catalog,
+    require_migrated,
+)
 from services.platform.runtime import replay_gc
 
 log = get_logger(__name__)
-
-CATALOG_SQL = """
-CREATE SCHEMA IF NOT EXISTS crm_projections;
-CREATE TABLE IF NOT EXISTS crm_projections.versions (
-    projection     text        NOT NULL,
-    version        integer     NOT NULL,
-    schema_name    text        NOT NULL UNIQUE,
-    consumer_group text        NOT NULL,
-    status         text        NOT NULL CHECK (status IN ('building', 'live', 'retired')),
-    created_at     timestamptz NOT NULL DEFAULT now(),
-    live_since     timestamptz,
-    PRIMARY KEY (projection, version)
-);
-CREATE UNIQUE INDEX IF NOT EXISTS versions_one_live
-    ON crm_projections.versions (projection) WHERE status = 'live';
--- Digest of the DDL a version was built with: a changed layout means a rebuild.
-ALTER TABLE crm_projections.versions ADD COLUMN IF NOT EXISTS layout text;
-"""
 
 ANALYST_ROLE = "crm_analyst"
 
@@ -104,12 +92,6 @@ class Version:
     layout: str | None = None
 
 
-async def _catalog(conn: asyncpg.Connection) -> None:
-    async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('crm-projection-catalog'))")
-        await conn.execute(CATALOG_SQL)
-
-
 async def live_version(conn: Connection, projection: str) -> Version | None:
     row = await conn.fetchrow(
         "SELECT projection, version, schema_name, consumer_group, status, layout "
@@ -123,7 +105,7 @@ async def create_version(database_url: str, spec: ProjectionSpec, status: str) -
     """Register the next version of ``spec`` and create its schema and tables."""
     conn = await asyncpg.connect(database_url)
     try:
-        await _catalog(conn)
+        await migrate_projection_catalog(conn)  # a tool's first run may find none yet
         async with conn.transaction():
             await conn.execute(
                 "SELECT pg_advisory_xact_lock(hashtext('crm-projection:' || $1))", spec.name
@@ -160,23 +142,28 @@ async def create_version(database_url: str, spec: ProjectionSpec, status: str) -
     return version
 
 
-async def ensure_live(
-    database_url: str, spec: ProjectionSpec, bootstrap: str | None = None
-) -> Version:
-    """The live version of ``spec``: version 1 on first start, a rebuilt one when the
-    projection's DDL changed (readers keep the old version until the new one caught up)."""
+async def ensure_live(database_url: str, spec: ProjectionSpec) -> Version:
+    """The live version of ``spec``, version 1 if there was none (``crm migrate`` and
+    tools; a projector rebuilds a version whose layout is not its own, see ``run_live``)."""
     conn = await asyncpg.connect(database_url)
     try:
-        await _catalog(conn)
+        await migrate_projection_catalog(conn)
         live = await live_version(conn, spec.name)
     finally:
         await conn.close()
-    if live is None:
-        return await create_version(database_url, spec, "live")
-    if live.layout != spec.layout and bootstrap is not None:
-        log.warning("projection.layout_changed", projection=spec.name, version=live.number)
-        return await rebuild(bootstrap, database_url, spec)
-    return live
+    return live if live is not None else await create_version(database_url, spec, "live")
+
+
+async def _live_or_first(database_url: str, spec: ProjectionSpec) -> Version:
+    """The live version; version 1 when the projection has none yet (a new projection's
+    first start: DDL in a schema nobody reads, no lock on any table in use)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await require_migrated(conn, PROJECTION_CATALOG_SCHEMA, [PROJECTION_CATALOG])
+        live = await live_version(conn, spec.name)
+    finally:
+        await conn.close()
+    return live if live is not None else await create_version(database_url, spec, "live")
 
 
 async def swap_in(database_url: str, version: Version) -> None:
@@ -191,7 +178,8 @@ async def swap_in(database_url: str, version: Version) -> None:
             await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{reader}"')
             tables = await conn.fetch(
                 "SELECT table_name FROM information_schema.tables "
-                "WHERE table_schema = $1 AND table_type = 'BASE TABLE' AND table_name <> 'inbox'",
+                "WHERE table_schema = $1 AND table_type = 'BASE TABLE' "
+                "AND table_name NOT IN ('inbox', 'schema_migrations')",
                 version.schema,
             )
             old_views = await conn.fetch(
@@ -293,31 +281,94 @@ async def run_live(
     One process at a time writes a projection's live version: a second one started for
     the same projection stands by until the first stops or dies, then takes over (some
     projections, like the customer 360, must not have two writers at once).
+
+    A live version built from other DDL than this process's (a new release changed the
+    layout) is rebuilt in the background, and this process writes nothing until its own
+    layout is swapped in: meanwhile the process of the previous release, if one still
+    runs, keeps the live version consuming, so readers never see it freeze. A version of
+    another layout swapped in later (by another release) is left to its own processes:
+    this one stands by rather than rebuild back and forth.
     """
     await _ensure_topics(bootstrap, spec)
+    first = await _live_or_first(database_url, spec)
+    rebuilding: asyncio.Task[Version] | None = None
+    if first.layout != spec.layout:
+        log.warning("projection.layout_changed", projection=spec.name, version=first.number)
+        rebuilding = asyncio.create_task(rebuild(bootstrap, database_url, spec))
+    try:
+        while not stop.is_set():
+            if not await _own_layout_is_live(database_url, spec, rebuilding, stop, poll):
+                return  # stopped while waiting
+            writer = await _sole_writer(database_url, spec.name, stop, poll)
+            if writer is None:
+                return  # stopped while standing by
+            try:
+                await _write_live(bootstrap, database_url, spec, writer, stop, poll)
+            finally:
+                if not writer.is_closed():
+                    await writer.close()  # and with it the lock: a standby takes over
+    finally:
+        if rebuilding is not None and not rebuilding.done():
+            rebuilding.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await rebuilding
+
+
+async def _own_layout_is_live(
+    database_url: str,
+    spec: ProjectionSpec,
+    rebuilding: asyncio.Task[Version] | None,
+    stop: asyncio.Event,
+    poll: float,
+) -> bool:
+    """Wait until the live version has this process's layout (False: ``stop`` came first).
+    A failed background rebuild ends the process (its supervisor starts it again)."""
+    standing_by = False
     while not stop.is_set():
-        writer = await _sole_writer(database_url, spec.name, stop, poll)
-        if writer is None:
-            return  # stopped while standing by
+        if rebuilding is not None and rebuilding.done():
+            rebuilding.result()  # raises what the rebuild raised
+        conn = await asyncpg.connect(database_url)
         try:
-            while not stop.is_set() and not writer.is_closed():
-                version = await ensure_live(database_url, spec, bootstrap)
-                try:  # a rebuild can take long: is the lock still ours?
-                    await _live_version_as_writer(writer, spec.name)
-                except _WriterLockLost:
-                    break  # ask for it again
-                log.info("projection.live", projection=spec.name, version=version.number)
-                switched = asyncio.Event()
-                watcher = asyncio.create_task(_watch(writer, version, stop, switched, poll))
-                try:
-                    await _consume(bootstrap, database_url, spec, version, switched)
-                finally:
-                    watcher.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await watcher
+            live = await live_version(conn, spec.name)
         finally:
-            if not writer.is_closed():
-                await writer.close()  # and with it the lock: a standby takes over
+            await conn.close()
+        if live is not None and live.layout == spec.layout:
+            return True
+        if not standing_by:
+            log.info("projection.waiting_for_own_layout", projection=spec.name,
+                     live=live.number if live else None)  # fmt: skip
+            standing_by = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=poll)
+    return False
+
+
+async def _write_live(
+    bootstrap: str,
+    database_url: str,
+    spec: ProjectionSpec,
+    writer: asyncpg.Connection,
+    stop: asyncio.Event,
+    poll: float,
+) -> None:
+    """Consume into the live version while this process holds the writer lock and the
+    live version has its layout; follow swaps to rebuilt versions of the same layout."""
+    while not stop.is_set() and not writer.is_closed():
+        try:  # a rebuild can take long: is the lock still ours?
+            version = await _live_version_as_writer(writer, spec.name)
+        except _WriterLockLost:
+            return  # ask for it again
+        if version is None or version.layout != spec.layout:
+            return  # another layout went live: wait for ours again
+        log.info("projection.live", projection=spec.name, version=version.number)
+        switched = asyncio.Event()
+        watcher = asyncio.create_task(_watch(writer, version, stop, switched, poll))
+        try:
+            await _consume(bootstrap, database_url, spec, version, switched)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
 
 
 class _WriterLockLost(Exception):

@@ -10,25 +10,27 @@ import asyncio
 import contextlib
 import os
 from functools import partial
-from pathlib import Path
 
 from contracts.topics import TOPICS, TopicSpec
 from services.platform import metrics
-from services.platform.db import apply_sql, create_pool
+from services.platform.db import create_pool
 from services.platform.kafka import ensure_topics, make_producer
 from services.platform.logging import get_logger
+from services.platform.migrate import EVENT_STORE, require_migrated
 from services.platform.relay import OutboxRelay
 from services.platform.runtime import run_process, serve_health
 from services.platform.settings import Settings
 
-EVENTSTORE_SQL = Path(__file__).with_name("eventstore.sql")
+EVENTSTORE_SQL = EVENT_STORE
+"""The event store's migration set (the name predates migrations)."""
 log = get_logger(__name__)
 
 
 async def relay_main(schema: str, topic: str, settings: Settings, stop: asyncio.Event) -> None:
     pool = await create_pool(settings.database_url, schema, min_size=2, max_size=3)
     try:
-        await apply_sql(pool, schema, [EVENTSTORE_SQL])
+        async with pool.acquire() as conn:
+            await require_migrated(conn, schema, [EVENT_STORE])
         spec = next((t for t in TOPICS if t.name == topic), TopicSpec(topic, 3, "ad hoc"))
         await ensure_topics(settings.kafka_bootstrap, [spec])
         relay = OutboxRelay(

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import signal
+import sys
 from collections.abc import Awaitable, Callable, Generator
 
 import uvicorn
@@ -18,9 +19,13 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from services.platform.logging import configure_logging, get_logger
+from services.platform.migrate import SchemaNotMigrated
 from services.platform.settings import Settings
 
 log = get_logger(__name__)
+
+EXIT_NOT_MIGRATED = 3
+"""Exit status of a process that refused to start on an old schema."""
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
@@ -130,5 +135,12 @@ def run_process(name: str, main: Callable[[Settings, asyncio.Event], Awaitable[N
 
     # uvloop: the same asyncio API, a faster loop (HTTP parsing with httptools comes with
     # uvicorn's auto-detection). Every long-running process runs on it.
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as loop_runner:
-        loop_runner.run(runner())
+    try:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as loop_runner:
+            loop_runner.run(runner())
+    except SchemaNotMigrated as exc:
+        # Refuse to start rather than run DDL under live traffic: the message names the
+        # command that brings the schema up to date.
+        log.error("process.schema_not_migrated", process=name, error=str(exc))
+        print(f"{name}: {exc}", file=sys.stderr)
+        sys.exit(EXIT_NOT_MIGRATED)

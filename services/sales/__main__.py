@@ -10,29 +10,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 from functools import partial
-from pathlib import Path
 
 import asyncpg
 
 from contracts.topics import SALES
-from services.platform.db import apply_sql, create_pool
-from services.platform.relay_main import EVENTSTORE_SQL, relay_main
+from services.platform.db import create_pool
+from services.platform.migrate import require_migrated
+from services.platform.relay_main import relay_main
 from services.platform.runtime import health_routes, run_process, serve_asgi, serve_health
 from services.platform.settings import Settings
 from services.sales.application.runtime import SalesRuntime
 from services.sales.application.scheduler import run_scheduler
 from services.sales.entrypoints.http import create_app
+from services.sales.migrations import SALES_SETS, sales_schema
 
-# The sales store's PostgreSQL schema; benchmarks and tests run the service on their own.
-SCHEMA = os.environ.get("CRM_SALES_SCHEMA", "sales")
-SALES_SQL = Path(__file__).with_name("schema.sql")
+SCHEMA = sales_schema()
 
 
 async def _pool(settings: Settings, max_size: int) -> asyncpg.Pool:
     pool = await create_pool(settings.database_url, SCHEMA, max_size=max_size)
-    await apply_sql(pool, SCHEMA, [EVENTSTORE_SQL, SALES_SQL])
+    try:
+        async with pool.acquire() as conn:
+            await require_migrated(conn, SCHEMA, SALES_SETS)
+    except BaseException:
+        await pool.close()
+        raise
     return pool
 
 

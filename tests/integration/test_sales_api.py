@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
-from pathlib import Path
 
 import httpx
 import orjson
@@ -22,10 +21,10 @@ from services.sales.application.runtime import SalesRuntime
 from services.sales.application.scheduler import fire_due_follow_ups
 from services.sales.domain import opportunity as opp
 from services.sales.entrypoints.http import create_app
+from services.sales.migrations import SALES_STATE as SALES_SQL
 from tests.kafka_helpers import read_topic
 
 pytestmark = pytest.mark.integration
-SALES_SQL = Path(__file__).resolve().parents[2] / "services" / "sales" / "schema.sql"
 CNPJ = "11.222.333/0001-81"
 
 
