@@ -9,9 +9,11 @@ with the same idempotency key returns the first result and appends nothing, so c
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import asyncpg
 import orjson
@@ -20,6 +22,7 @@ from contracts.registry import DomainEvent
 from services.platform.db import Connection
 from services.platform.decider import Decider
 from services.platform.eventstore import CommandContext, EventStore, WrongExpectedVersion
+from services.platform.faults import CONTENTION, DATABASE_UNREACHABLE, DatabaseUnavailable
 
 S = TypeVar("S")
 C = TypeVar("C")
@@ -86,7 +89,7 @@ class UnitOfWork:
 
 
 class CommandHandler:
-    def __init__(self, store: EventStore, pool: asyncpg.Pool, *, retries: int = 3) -> None:
+    def __init__(self, store: EventStore, pool: asyncpg.Pool, *, retries: int = 5) -> None:
         self._store = store
         self._pool = pool
         self._retries = retries
@@ -135,20 +138,26 @@ class CommandHandler:
         ``work`` must only read and append through the unit of work (or its connection),
         so that a retry after a lost race or a replay by idempotency key is exact. A key
         reused with a different ``request_hash`` is refused (``IdempotencyKeyReused``).
+
+        A deadlock or serialization failure is tried again with jittered backoff, then
+        raised (503). A lost race on a stream is decided again on fresh state unless the
+        caller asserted the version (``retry_conflicts=False``: a stale ``If-Match`` is
+        answered 409 at once). The database unreachable or the connection lost raises
+        ``DatabaseUnavailable`` (503), the broken connection discarded, never reused.
         """
-        attempts = self._retries if retry_conflicts else 1
-        for attempt in range(1, attempts + 1):
+        for attempt in range(1, self._retries + 1):
             try:
                 return await self._once(work, idempotency_key, request_hash, context)
-            except (WrongExpectedVersion, asyncpg.DeadlockDetectedError,
-                    asyncpg.SerializationError):  # fmt: skip
+            except _RACES as exc:
                 if idempotency_key is not None:
                     # Maybe we lost the race to the first delivery of this very command.
                     replay = await self._replay(self._pool, idempotency_key, request_hash)
                     if replay is not None:
                         return replay, True
-                if attempt == attempts:
+                stale = isinstance(exc, WrongExpectedVersion) and not retry_conflicts
+                if stale or attempt == self._retries:
                     raise
+                await asyncio.sleep(random.uniform(0.5, 1.0) * min(0.5, 0.01 * 2**attempt))
             except _KeyTaken:
                 assert idempotency_key is not None
                 replay = await self._replay(self._pool, idempotency_key, request_hash)
@@ -160,9 +169,13 @@ class CommandHandler:
     async def _replay(
         conn: Connection | asyncpg.Pool, key: str, request_hash: str | None
     ) -> dict[str, Any] | None:
-        row = await conn.fetchrow(
-            "SELECT result::text AS result, request_hash FROM idempotency_keys WHERE key = $1", key
-        )
+        try:
+            row = await conn.fetchrow(
+                "SELECT result::text AS result, request_hash FROM idempotency_keys WHERE key = $1",
+                key,
+            )
+        except DATABASE_UNREACHABLE as exc:
+            raise DatabaseUnavailable(exc, outcome_unknown=False) from exc
         if row is None:
             return None
         if request_hash is not None and row["request_hash"] not in (None, request_hash):
@@ -177,26 +190,63 @@ class CommandHandler:
         request_hash: str | None,
         context: CommandContext | None,
     ) -> tuple[dict[str, Any], bool]:
-        async with self._pool.acquire() as conn, conn.transaction():
-            if idempotency_key is not None:
-                replay = await self._replay(conn, idempotency_key, request_hash)
-                if replay is not None:
-                    return replay, True
-            result = await work(UnitOfWork(conn, self._store, context))
-            if idempotency_key is not None:
+        committing = False
+        try:
+            async with self._pool.acquire() as conn:
                 try:
-                    async with conn.transaction():
-                        await conn.execute(
-                            "INSERT INTO idempotency_keys (key, result, request_hash) "
-                            "VALUES ($1, $2::jsonb, $3)",
-                            idempotency_key,
-                            orjson.dumps(result).decode(),
-                            request_hash,
+                    transaction = conn.transaction()
+                    await transaction.start()
+                    try:
+                        outcome = await self._decide(
+                            conn, work, idempotency_key, request_hash, context
                         )
-                except asyncpg.UniqueViolationError:
-                    # The same key won a race with us: undo our work, answer as it did.
-                    raise _KeyTaken from None
-            return result, False
+                    except BaseException:
+                        await transaction.rollback()
+                        raise
+                    committing = True
+                    await transaction.commit()
+                    return outcome
+                except DATABASE_UNREACHABLE:
+                    # Never hand this connection to another command: whatever state the
+                    # fault left it in, the pool replaces it with a fresh one.
+                    cast(asyncpg.Connection, conn).terminate()
+                    raise
+        except DATABASE_UNREACHABLE as exc:
+            # A restart drops every connection: make the pool open fresh ones rather than
+            # let each later command discover a dead one.
+            await self._pool.expire_connections()
+            raise DatabaseUnavailable(exc, outcome_unknown=committing) from exc
+
+    async def _decide(
+        self,
+        conn: Connection,
+        work: Callable[[UnitOfWork], Awaitable[dict[str, Any]]],
+        idempotency_key: str | None,
+        request_hash: str | None,
+        context: CommandContext | None,
+    ) -> tuple[dict[str, Any], bool]:
+        if idempotency_key is not None:
+            replay = await self._replay(conn, idempotency_key, request_hash)
+            if replay is not None:
+                return replay, True
+        result = await work(UnitOfWork(conn, self._store, context))
+        if idempotency_key is not None:
+            try:
+                async with conn.transaction():
+                    await conn.execute(
+                        "INSERT INTO idempotency_keys (key, result, request_hash) "
+                        "VALUES ($1, $2::jsonb, $3)",
+                        idempotency_key,
+                        orjson.dumps(result).decode(),
+                        request_hash,
+                    )
+            except asyncpg.UniqueViolationError:
+                # The same key won a race with us: undo our work, answer as it did.
+                raise _KeyTaken from None
+        return result, False
+
+
+_RACES: tuple[type[BaseException], ...] = (WrongExpectedVersion, *CONTENTION)
 
 
 class _KeyTaken(Exception):

@@ -35,6 +35,7 @@ from contracts.registry import DomainEvent, parse_data
 from contracts.topics import external_refusal, is_external_topic
 from services.platform import metrics
 from services.platform.db import Connection
+from services.platform.faults import CONTENTION, DATABASE_UNREACHABLE
 from services.platform.kafka import LazyProducer
 from services.platform.logging import get_logger
 from services.platform.migrate import INBOX
@@ -42,16 +43,9 @@ from services.platform.migrate import INBOX
 log = get_logger(__name__)
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
+    *DATABASE_UNREACHABLE,
+    *CONTENTION,
     KafkaError,
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.OperatorInterventionError,
-    asyncpg.SerializationError,
-    asyncpg.DeadlockDetectedError,
-    asyncpg.TooManyConnectionsError,
 )
 """Errors that say nothing about the record: retry the batch, never dead-letter."""
 

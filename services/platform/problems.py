@@ -13,6 +13,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from services.platform.commands import IdempotencyKeyReused
 from services.platform.decider import DomainError
 from services.platform.eventstore import EventTooLarge, WrongExpectedVersion
+from services.platform.faults import (
+    CONTENTION,
+    DATABASE_UNREACHABLE,
+    RETRY_AFTER_SECONDS,
+    DatabaseUnavailable,
+)
 from services.platform.logging import get_logger
 
 log = get_logger(__name__)
@@ -29,6 +35,35 @@ def problem(
         body["detail"] = detail
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+RETRY_WITH_KEY = (
+    "retry with the same Idempotency-Key to learn whether it was applied: a command sent "
+    "again with its key is never applied twice"
+)
+
+
+def unavailable_problem(method: str, exc: BaseException) -> JSONResponse:
+    """503 with Retry-After for a database that is down, restarting or dropped the
+    connection, or for contention that outlasted the retries. It never claims that
+    nothing changed when the connection was lost while committing."""
+    if isinstance(exc, DatabaseUnavailable) and exc.outcome_unknown:
+        detail = (
+            "the connection to the database was lost while the change was being committed, "
+            f"so it may or may not have been applied; {RETRY_WITH_KEY}"
+        )
+    elif isinstance(exc, CONTENTION):
+        detail = "the database was too busy with conflicting changes; nothing was changed"
+    else:
+        detail = "the database is unavailable (restarting or unreachable)"
+        if method not in SAFE_METHODS:
+            detail += "; nothing was changed"
+    if method not in SAFE_METHODS:
+        detail += ". Retry after the Retry-After seconds, with the same Idempotency-Key"
+    response = problem(503, "Service unavailable", detail, PROBLEM_BASE + "unavailable")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -90,10 +125,21 @@ def install_problem_handlers(app: FastAPI) -> None:
         # nothing was written.
         return problem(422, "Invalid data", str(exc).splitlines()[0], PROBLEM_BASE + "data")
 
+    async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("http.database_unavailable", error=repr(exc), path=request.url.path)
+        return unavailable_problem(request.method, exc)
+
+    faults: tuple[type[Exception], ...] = (DatabaseUnavailable, *DATABASE_UNREACHABLE, *CONTENTION)
+    for fault in faults:
+        app.add_exception_handler(fault, database_unavailable)
+
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("http.unexpected_error", error=repr(exc))
-        return problem(500, "Internal error", "the request failed; nothing was changed")
+        detail = "the request failed unexpectedly"
+        if request.method not in SAFE_METHODS:
+            detail += f"; {RETRY_WITH_KEY}"
+        return problem(500, "Internal error", detail, PROBLEM_BASE + "internal")
 
     @app.exception_handler(StarletteHTTPException)
     async def http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
