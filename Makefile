@@ -14,7 +14,7 @@ help:
 	@echo "make test        install, lint, start infrastructure, run the whole test suite"
 	@echo "make bench       run the benchmarks, results in bench/results/"
 	@echo "make infra-up    start Kafka + PostgreSQL only (idempotent); make infra-down stops"
-	@echo "make lint        ruff + mypy;  make schemas  regenerate contracts/schemas"
+	@echo "make lint        ruff + mypy + import contracts;  make schemas  regenerate contracts/schemas"
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "python3 not found: install Python 3.11+"; exit 1; }
@@ -45,6 +45,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy contracts services projections deploy
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff check --fix .
