@@ -15,7 +15,7 @@ help:
 	@echo "make bench       run the benchmarks, results in bench/results/"
 	@echo "make infra-up    start Kafka + PostgreSQL only (idempotent); make infra-down stops"
 	@echo "make migrate     apply schema migrations (crm migrate); make run and make test do it"
-	@echo "make lint        ruff + mypy;  make schemas  regenerate contracts/schemas"
+	@echo "make lint        ruff + mypy + import contracts;  make schemas  regenerate contracts/schemas"
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "python3 not found: install Python 3.11+"; exit 1; }
@@ -34,7 +34,7 @@ infra-up: install prereqs
 
 # Versioned schema migrations, before any process starts (processes never run DDL).
 migrate: install
-	$(BIN)/python -m services.platform.migrate
+	$(BIN)/crm migrate
 
 infra-down:
 	@if [ -x $(BIN)/python ]; then $(BIN)/python -m deploy.local down; \
@@ -50,13 +50,14 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy contracts services projections deploy
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 test: lint infra-up
-	$(BIN)/python -m services.platform.migrate
+	$(BIN)/crm migrate
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 unit: install

@@ -102,6 +102,22 @@ def migration_modules() -> tuple[str, ...]:
     return (*(c.migrations for c in CONTEXTS if c.migrations), PROJECTION_MIGRATIONS)
 
 
+@dataclass(frozen=True)
+class CommandGroup:
+    """A ``crm`` command group that lives with what it operates, outside the shared runtime."""
+
+    name: str
+    app: str
+    """``module:attribute`` of its typer app; the CLI imports it by name, so the shared
+    runtime never imports the gateway or the launcher."""
+
+
+COMMAND_GROUPS: tuple[CommandGroup, ...] = (
+    CommandGroup("infra", "deploy.local.cli:infra_app"),
+    CommandGroup("auth", "services.gateway.cli:auth_app"),
+)
+
+
 def all_processes() -> tuple[Process, ...]:
     """Every process of the system, in start order: gateway, contexts, projectors."""
     return (GATEWAY, *(p for c in CONTEXTS for p in c.processes), *PROJECTORS)

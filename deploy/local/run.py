@@ -2,7 +2,9 @@
 
 Starts Kafka and PostgreSQL (unless endpoints are given in ``CRM_KAFKA_BOOTSTRAP`` /
 ``CRM_DATABASE_URL`` with ``--no-infra``), creates the catalogue's topics, then supervises
-the service processes: a process that dies is restarted (its state is in PostgreSQL and
+the processes of the service catalogue (``contracts/catalogue.py``), each on its
+catalogue port unless a ``--<name>-port`` flag (or the process's own port setting in the
+environment) says otherwise: a process that dies is restarted (its state is in PostgreSQL and
 Kafka, so nothing is lost). On Ctrl-C or SIGTERM every child gets SIGTERM, then SIGKILL
 after a grace period, and infrastructure this run started is stopped.
 """
@@ -19,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from contracts.catalogue import CONTEXTS, Process, all_processes
 from deploy.local.launcher import LocalConfig, ensure_up, status, stop_kafka, stop_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,76 +29,73 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @dataclass
 class Child:
-    name: str
-    argv: list[str]
-    url: str
+    process_entry: Process
+    port: int
     log: Path
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     started_at: float = field(default=0.0)
 
+    @property
+    def name(self) -> str:
+        return self.process_entry.name
+
+    @property
+    def argv(self) -> list[str]:
+        return [sys.executable, "-m", *self.process_entry.module_args]
+
+    @property
+    def url(self) -> str:
+        """Where a person looks first: the API's docs, else the readiness endpoint."""
+        path = "/docs" if self.process_entry.kind in ("gateway", "api") else None
+        return f"http://127.0.0.1:{self.port}{path or self.process_entry.readiness_path}"
+
+
+def port_flag(entry: Process) -> str:
+    return f"--{entry.name}-port"
+
+
+def _old_flag(entry: Process) -> str | None:
+    """The flag each process had before the catalogue (``--sales-port``,
+    ``--timeline-port``), kept so scripts that start ``make run`` keep working."""
+    if entry.kind == "api":
+        return f"--{entry.name.removesuffix('-api')}-port"
+    if entry.kind == "projector":
+        return f"--{entry.name.removesuffix('-projector')}-port"
+    return None
+
+
+def _default_port(entry: Process) -> int:
+    # CRM_HTTP_PORT is every worker's setting: only a process's own one is a default.
+    own = entry.port_setting != "CRM_HTTP_PORT" and os.environ.get(entry.port_setting)
+    return int(own) if own else entry.port
+
 
 def _children(args: argparse.Namespace, logs: Path) -> list[Child]:
-    py = sys.executable
     return [
-        Child(
-            "gateway",
-            [py, "-m", "services.gateway"],
-            f"http://127.0.0.1:{args.gateway_port}/docs",
-            logs / "gateway.log",
-        ),
-        Child(
-            "sales-api",
-            [py, "-m", "services.sales", "api", "--port", str(args.sales_port)],
-            f"http://127.0.0.1:{args.sales_port}/docs",
-            logs / "sales-api.log",
-        ),
-        Child(
-            "sales-relay",
-            [py, "-m", "services.sales", "relay"],
-            f"http://127.0.0.1:{args.sales_relay_port}/metrics",
-            logs / "sales-relay.log",
-        ),
-        Child(
-            "sales-scheduler",
-            [py, "-m", "services.sales", "scheduler"],
-            f"http://127.0.0.1:{args.sales_scheduler_port}/healthz",
-            logs / "sales-scheduler.log",
-        ),
-        Child(
-            "timeline-projector",
-            [py, "-m", "projections", "run", "timeline"],
-            f"http://127.0.0.1:{args.timeline_port}/metrics",
-            logs / "timeline-projector.log",
-        ),
-        Child(
-            "customer360-projector",
-            [py, "-m", "projections", "run", "customer360"],
-            f"http://127.0.0.1:{args.customer360_port}/metrics",
-            logs / "customer360-projector.log",
-        ),
+        Child(entry, getattr(args, _dest(entry)), logs / f"{entry.name}.log")
+        for entry in all_processes()
     ]
 
 
-def _child_env(child: Child, args: argparse.Namespace, bootstrap: str, db: str) -> dict[str, str]:
-    ports = {
-        "sales-relay": args.sales_relay_port,
-        "sales-scheduler": args.sales_scheduler_port,
-        "timeline-projector": args.timeline_port,
-        "customer360-projector": args.customer360_port,
-    }
+def _dest(entry: Process) -> str:
+    return f"{entry.name.replace('-', '_')}_port"
+
+
+def _child_env(child: Child, children: list[Child], bootstrap: str, db: str) -> dict[str, str]:
     env = {
         **os.environ,
         "CRM_KAFKA_BOOTSTRAP": bootstrap,
         "CRM_DATABASE_URL": db,
         "CRM_LOG_JSON": "true",
         "PYTHONPATH": str(ROOT),
+        child.process_entry.port_setting: str(child.port),
     }
-    if child.name in ports:
-        env["CRM_HTTP_PORT"] = str(ports[child.name])
-    if child.name == "gateway":
-        env["CRM_GATEWAY_PORT"] = str(args.gateway_port)
-        env["CRM_GATEWAY_SALES_URL"] = f"http://127.0.0.1:{args.sales_port}"
+    if child.process_entry.kind == "gateway":
+        ports = {c.name: c.port for c in children}
+        for context in CONTEXTS:
+            if context.api is not None:
+                env[context.url_setting] = f"http://127.0.0.1:{ports[context.api.name]}"
     return env
 
 
@@ -151,7 +151,7 @@ async def supervise(args: argparse.Namespace) -> int:
     pids.mkdir(parents=True, exist_ok=True)
     children = _children(args, logs)
     for child in children:
-        _spawn(child, _child_env(child, args, bootstrap, database), pids)
+        _spawn(child, _child_env(child, children, bootstrap, database), pids)
 
     print("\nCRM is running. Ctrl-C stops everything.\n")
     print(f"  Kafka       {bootstrap}")
@@ -177,7 +177,7 @@ async def supervise(args: argparse.Namespace) -> int:
                     print(f"  {child.name} exited ({code}); restarting", flush=True)
                     await asyncio.sleep(backoff)
                     child.restarts += 1
-                    _spawn(child, _child_env(child, args, bootstrap, database), pids)
+                    _spawn(child, _child_env(child, children, bootstrap, database), pids)
             try:
                 await asyncio.wait_for(stop.wait(), timeout=0.5)
             except TimeoutError:
@@ -197,24 +197,25 @@ async def supervise(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m deploy.local.run", description=__doc__)
     parser.add_argument("--no-infra", action="store_true", help="use CRM_* endpoints as given")
     parser.add_argument(
         "--keep-infra", action="store_true", help="leave Kafka/PostgreSQL up on exit"
     )
     parser.add_argument("--state-dir", help="where logs and pid files go (default .local)")
-    parser.add_argument(
-        "--gateway-port", type=int, default=int(os.environ.get("CRM_GATEWAY_PORT", 8100))
-    )
-    parser.add_argument(
-        "--sales-port", type=int, default=int(os.environ.get("CRM_SALES_PORT", 8101))
-    )
-    parser.add_argument("--sales-relay-port", type=int, default=9101)
-    parser.add_argument("--sales-scheduler-port", type=int, default=9102)
-    parser.add_argument("--timeline-port", type=int, default=9201)
-    parser.add_argument("--customer360-port", type=int, default=9202)
-    args = parser.parse_args(argv)
+    for entry in all_processes():
+        flags = [port_flag(entry), *filter(None, [_old_flag(entry)])]
+        parser.add_argument(
+            *flags, dest=_dest(entry), type=int, default=_default_port(entry),
+            help=f"{entry.name}'s port (default {entry.port}, or ${entry.port_setting})"
+            if entry.port_setting != "CRM_HTTP_PORT" else f"{entry.name}'s port",
+        )  # fmt: skip
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     try:
         return asyncio.run(supervise(args))
     except KeyboardInterrupt:

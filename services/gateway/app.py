@@ -44,7 +44,15 @@ from projections.customer360.profile import Profile
 from projections.customer360.queries import get_profile, search
 from projections.timeline.queries import MAX_LIMIT, page, survivor_of
 from services.gateway import events as external_events
-from services.gateway.auth import AuthError, KeyRing, Principal, local_key_file
+from services.gateway.auth import (
+    AuthError,
+    KeyRing,
+    Principal,
+    UnknownKeyError,
+    key_file_identity,
+    local_dir_of,
+    local_key_file,
+)
 from services.gateway.errors import GatewayProblem, unavailable
 from services.gateway.middleware import (
     BodyLimitMiddleware,
@@ -107,7 +115,8 @@ class GatewayRuntime:
     failed_auth: RateLimiter = field(default_factory=lambda: RateLimiter(5.0, 20))
     rules: AssignmentRules = field(default_factory=AssignmentRules.load)
     keys_file: Path | None = None  # the local key ring, re-read when it changes
-    _keys_seen: tuple[float, int | None] = (0.0, None)  # (checked at, file mtime)
+    keys_check_seconds: float = 2.0  # how often to look whether it changed
+    _keys_seen: tuple[float, tuple[int, int, int] | None] = (0.0, None)  # (checked at, file id)
     streams: dict[str, int] = field(default_factory=dict)  # open live streams per client
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -119,6 +128,10 @@ class GatewayRuntime:
         kafka_bootstrap: str,
         keys: KeyRing | None = None,
     ) -> GatewayRuntime:
+        # The key ring first: a gateway that cannot find or create it says so at once.
+        keys_file = None if keys or os.environ.get("CRM_GATEWAY_JWT_KEYS") else local_key_file()
+        seen = key_file_identity(keys_file) if keys_file else None
+        ring = keys or KeyRing.load()
         pool = await asyncpg.create_pool(
             database_url,
             min_size=1,
@@ -135,8 +148,9 @@ class GatewayRuntime:
         )
         return cls(
             settings=settings,
-            keys=keys or KeyRing.load(),
-            keys_file=None if keys or os.environ.get("CRM_GATEWAY_JWT_KEYS") else local_key_file(),
+            keys=ring,
+            keys_file=keys_file,
+            _keys_seen=(time.monotonic(), seen),
             pool=pool,
             http=http,
             producer=LazyProducer(lambda: make_producer(kafka_bootstrap)),
@@ -151,18 +165,29 @@ class GatewayRuntime:
         if self.keys_file is None:
             return self.keys
         now = time.monotonic()
-        checked_at, mtime = self._keys_seen
-        if now - checked_at < 2.0:
+        checked_at, seen = self._keys_seen
+        if now - checked_at < self.keys_check_seconds:
             return self.keys
-        try:
-            current = self.keys_file.stat().st_mtime_ns
-        except OSError:
-            current = None
-        if mtime is not None and current is not None and current != mtime:
-            self.keys = KeyRing.load()
+        current = key_file_identity(self.keys_file)
+        if seen is not None and current is not None and current != seen:
+            self.keys = KeyRing.load(local_dir_of(self.keys_file))
             log.info("gateway.keys_reloaded", kids=sorted(self.keys.keys))
         self._keys_seen = (now, current)
         return self.keys
+
+    def reload_keys_if_changed(self) -> bool:
+        """On an unknown key id: re-read the key ring file now if it changed since it was
+        read, so an API key just made with ``crm auth api-key`` works on its first
+        request. Guessed ids cannot make it re-read an unchanged file: they cost a stat."""
+        if self.keys_file is None:
+            return False
+        current = key_file_identity(self.keys_file)
+        if current is None or current == self._keys_seen[1]:
+            return False
+        self.keys = KeyRing.load(local_dir_of(self.keys_file))
+        self._keys_seen = (time.monotonic(), current)
+        log.info("gateway.keys_reloaded", kids=sorted(self.keys.keys), cause="unknown key")
+        return True
 
     async def close(self) -> None:
         self.stop.set()
@@ -198,31 +223,45 @@ def route_id(request: Request) -> str:
 # ------------------------------------------------------------------- authentication
 def authenticate(keys: KeyRing, headers: Headers) -> Principal:
     """The caller, from a bearer token or an API key; a 401 problem otherwise."""
+    try:
+        return credentials(keys, headers)
+    except AuthError as exc:
+        raise unauthenticated(exc) from None
+
+
+def unauthenticated(exc: AuthError) -> GatewayProblem:
+    return GatewayProblem(
+        401, "Unauthenticated", str(exc), "unauthenticated",
+        {"WWW-Authenticate": 'Bearer realm="opencrm", ApiKey'},
+    )  # fmt: skip
+
+
+def credentials(keys: KeyRing, headers: Headers) -> Principal:
+    """The caller, from a bearer token or an API key; ``AuthError`` says why not."""
     api_key = headers.get("x-api-key")
     authorization = headers.get("authorization")
-    try:
-        if api_key:
-            return keys.verify_api_key(api_key.strip())
-        if authorization:
-            scheme, _, value = authorization.partition(" ")
-            if scheme.lower() == "bearer" and value.strip():
-                return keys.verify(value.strip())
-            if scheme.lower() == "apikey" and value.strip():
-                return keys.verify_api_key(value.strip())
-            raise AuthError("use 'Authorization: Bearer <token>' or 'X-API-Key: <key>'")
-        raise AuthError("credentials required: a bearer token or an API key")
-    except AuthError as exc:
-        raise GatewayProblem(
-            401, "Unauthenticated", str(exc), "unauthenticated",
-            {"WWW-Authenticate": 'Bearer realm="opencrm", ApiKey'},
-        ) from None  # fmt: skip
+    if api_key:
+        return keys.verify_api_key(api_key.strip())
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return keys.verify(value.strip())
+        if scheme.lower() == "apikey" and value.strip():
+            return keys.verify_api_key(value.strip())
+        raise AuthError("use 'Authorization: Bearer <token>' or 'X-API-Key: <key>'")
+    raise AuthError("credentials required: a bearer token or an API key")
 
 
 def identify(runtime: GatewayRuntime, headers: Headers, client: Any) -> Principal:
     """``authenticate``, with failures counted per client address: guessing gets a 429."""
     try:
-        return authenticate(runtime.current_keys(), headers)
-    except GatewayProblem:
+        try:
+            return credentials(runtime.current_keys(), headers)
+        except UnknownKeyError:
+            if not runtime.reload_keys_if_changed():
+                raise
+            return credentials(runtime.keys, headers)
+    except AuthError as exc:
         address = client[0] if client else "unknown"
         wait = runtime.failed_auth.take(f"address:{address}")
         if wait > 0:
@@ -231,7 +270,7 @@ def identify(runtime: GatewayRuntime, headers: Headers, client: Any) -> Principa
                 "wait before trying other credentials", "rate-limited",
                 {"Retry-After": retry_after(wait)},
             ) from None  # fmt: skip
-        raise
+        raise unauthenticated(exc) from None
 
 
 def admit(runtime: GatewayRuntime, principal: Principal, rid: str) -> None:

@@ -12,8 +12,11 @@ API keys (``crm_<key id>_<secret>``, sent as ``X-API-Key`` or ``Authorization: A
 ...``) are for systems that publish events; only a SHA-256 digest of the secret is
 stored, compared in constant time.
 
-Locally the key ring and the API keys live in ``.local/gateway/`` (created on first use
-with a random key), so ``crm token issue`` and the gateway agree without configuration.
+Locally the key ring and the API keys live in ``<local dir>/gateway/keys.json`` (created
+on first use with a random key), where the local dir is ``CRM_LOCAL_DIR`` or else the
+checkout's ``.local`` (next to ``pyproject.toml``), never the working directory: ``crm
+auth`` run anywhere and the gateway agree without configuration. A copy of the code that
+is not a checkout has no default and says to set ``CRM_LOCAL_DIR``.
 In production set ``CRM_GATEWAY_JWT_KEYS`` (JSON ``{"kid": "secret", ...}``),
 ``CRM_GATEWAY_JWT_ACTIVE_KID`` and ``CRM_GATEWAY_API_KEYS`` (JSON ``{"key id":
 {"sha256": "...", "role": "integration", "name": "..."}}``).
@@ -45,6 +48,15 @@ API_KEY_PREFIX = "crm_"
 
 class AuthError(Exception):
     """The credentials are missing or not acceptable; the message says why (no secrets)."""
+
+
+class UnknownKeyError(AuthError):
+    """Signed with, or naming, a key id the ring does not hold: perhaps one added to the
+    key ring file since it was read."""
+
+
+class KeyRingError(RuntimeError):
+    """The local key ring cannot be found, read or created; the message says where."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +135,7 @@ class KeyRing:
         except jwt.PyJWTError:
             raise AuthError("malformed bearer token") from None
         if not isinstance(kid, str) or kid not in self.keys:
-            raise AuthError("token signed with an unknown key")
+            raise UnknownKeyError("token signed with an unknown key")
         try:
             claims = jwt.decode(
                 token,
@@ -178,7 +190,9 @@ class KeyRing:
         key_id, _, secret = presented[len(API_KEY_PREFIX) :].partition("_")
         entry = self.api_keys.get(key_id)
         digest = hashlib.sha256(secret.encode()).hexdigest()
-        if entry is None or not hmac.compare_digest(digest, entry.get("sha256", "")):
+        if entry is None:
+            raise UnknownKeyError("unknown API key")
+        if not hmac.compare_digest(digest, entry.get("sha256", "")):
             raise AuthError("unknown API key")
         role = entry.get("role", "integration")
         if role not in ROLES:
@@ -202,8 +216,11 @@ class KeyRing:
             return cls(keys, active, api)
         path = _local_file(local_dir)
         if path.exists():
-            stored = json.loads(path.read_text())
-            ring = cls(stored["keys"], stored["active_kid"], stored.get("api_keys", {}))
+            try:
+                stored = json.loads(path.read_text())
+                ring = cls(stored["keys"], stored["active_kid"], stored.get("api_keys", {}))
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise KeyRingError(f"cannot read the key ring {path}: {exc}") from None
         else:
             kid = time.strftime("local-%Y%m%d")
             ring = cls({kid: secrets.token_urlsafe(32)}, kid, {})
@@ -214,12 +231,20 @@ class KeyRing:
 
     def save(self, local_dir: Path | None = None) -> Path:
         path = _local_file(local_dir)
-        path.parent.mkdir(parents=True, exist_ok=True)
         data = {"keys": self.keys, "active_kid": self.active_kid, "api_keys": self.api_keys}
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2))
-        tmp.chmod(0o600)
-        tmp.replace(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(data, indent=2))
+            tmp.chmod(0o600)
+            tmp.replace(path)
+        except OSError as exc:
+            # A read-only image, for one: say which directory and what to set instead.
+            raise KeyRingError(
+                f"cannot write the key ring {path}: {exc.strerror or exc}; set "
+                f"{LOCAL_DIR_SETTING} to a writable directory, or the keys in "
+                "CRM_GATEWAY_JWT_KEYS"
+            ) from None
         return path
 
     def rotate(self) -> str:
@@ -230,10 +255,47 @@ class KeyRing:
         return kid
 
 
+LOCAL_DIR_SETTING = "CRM_LOCAL_DIR"
+CHECKOUT_ROOT = Path(__file__).resolve().parents[2]
+"""The project's root when this code runs from a checkout (it holds ``pyproject.toml``)."""
+
+
 def local_key_file(local_dir: Path | None = None) -> Path:
+    """Where the local key ring is: ``<local dir>/gateway/keys.json``.
+
+    ``local_dir``, else ``CRM_LOCAL_DIR``, else the checkout's ``.local``: never resolved
+    against the working directory, which made ``crm auth`` run elsewhere sign with a new
+    key ring of its own. Raises ``KeyRingError`` naming the setting when there is none."""
     return _local_file(local_dir)
 
 
+def local_dir_of(key_file: Path) -> Path:
+    """The local dir whose key ring ``key_file`` is (the inverse of ``local_key_file``)."""
+    return key_file.parents[1]
+
+
+def key_file_identity(path: Path) -> tuple[int, int, int] | None:
+    """What changes whenever the file is rewritten (``save`` replaces it): inode, mtime,
+    size; None when it is missing. Cheap enough to ask on every unknown key."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+
 def _local_file(local_dir: Path | None) -> Path:
-    base = local_dir or Path(os.environ.get("CRM_LOCAL_DIR", ".local"))
-    return base / "gateway" / "keys.json"
+    configured = os.environ.get(LOCAL_DIR_SETTING, "").strip()
+    if local_dir is not None:
+        base = local_dir
+    elif configured:
+        base = Path(configured).expanduser()
+    elif (CHECKOUT_ROOT / "pyproject.toml").is_file():
+        base = CHECKOUT_ROOT / ".local"
+    else:
+        raise KeyRingError(
+            f"no local key ring: this copy of the CRM ({CHECKOUT_ROOT}) is not a checkout; "
+            f"set {LOCAL_DIR_SETTING} to the gateway's directory (the one holding "
+            "gateway/keys.json), or the keys in CRM_GATEWAY_JWT_KEYS"
+        )
+    return base.resolve() / "gateway" / "keys.json"

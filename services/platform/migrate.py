@@ -253,23 +253,3 @@ async def migrate_all(database_url: str, modules: Iterable[str]) -> list[str]:
         module = importlib.import_module(name)
         done += await module.migrate(database_url)
     return done
-
-
-async def _migrate_from_catalogue(database_url: str) -> list[str]:
-    from contracts.catalogue import migration_modules
-
-    return await migrate_all(database_url, migration_modules())
-
-
-def main() -> None:
-    """``python -m services.platform.migrate`` (what ``crm migrate`` runs)."""
-    from services.platform.settings import Settings
-
-    done = asyncio.run(_migrate_from_catalogue(Settings().database_url))
-    for line in done:
-        print(line)
-    print("schema up to date" if done else "nothing to migrate")
-
-
-if __name__ == "__main__":
-    main()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 from functools import partial
 
 import asyncpg
@@ -75,8 +76,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m services.sales")
     sub = parser.add_subparsers(dest="part", required=True)
     api = sub.add_parser("api")
-    api.add_argument("--host", default="127.0.0.1")
-    api.add_argument("--port", type=int, default=8101)
+    # Defaults from the environment: the catalogue's port setting, the image's host.
+    api.add_argument("--host", default=os.environ.get("CRM_HTTP_HOST", "127.0.0.1"))
+    api.add_argument("--port", type=int, default=int(os.environ.get("CRM_SALES_PORT", "8101")))
     sub.add_parser("relay")
     sub.add_parser("scheduler")
     args = parser.parse_args()

@@ -128,3 +128,23 @@ def test_a_process_refuses_a_schema_older_than_it_needs(infra, schema, argv):
     )
     assert done.returncode == EXIT_NOT_MIGRATED, done.stderr.decode()[-2000:]
     assert "run `crm migrate`" in done.stderr.decode()
+
+
+def test_crm_migrate_brings_a_context_schema_up_to_date_once(infra, schema):
+    env = {
+        **os.environ,
+        "CRM_DATABASE_URL": infra.database_url,
+        "CRM_SALES_SCHEMA": schema,
+        "PYTHONPATH": str(ROOT),
+    }
+    command = [sys.executable, "-m", "services.platform.cli", "migrate"]
+
+    def migrate_once() -> str:
+        done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, timeout=60)
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+        return done.stdout.decode()
+
+    first = migrate_once()
+    assert f"{schema}: eventstore 0001" in first and f"{schema}: sales 0001" in first
+    assert "timeline: version" in first and "customer360: version" in first
+    assert schema not in migrate_once()
