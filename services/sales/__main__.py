@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 from functools import partial
 from pathlib import Path
 
@@ -21,25 +20,25 @@ from services.platform.db import apply_sql, create_pool
 from services.platform.relay_main import EVENTSTORE_SQL, relay_main
 from services.platform.runtime import health_routes, run_process, serve_asgi, serve_health
 from services.platform.settings import Settings
-from services.sales.application.runtime import SalesRuntime
 from services.sales.application.scheduler import run_scheduler
+from services.sales.bootstrap import SalesConfig, bootstrap, load_config
 from services.sales.entrypoints.http import create_app
 
-# The sales store's PostgreSQL schema; benchmarks and tests run the service on their own.
-SCHEMA = os.environ.get("CRM_SALES_SCHEMA", "sales")
 SALES_SQL = Path(__file__).with_name("schema.sql")
 
 
-async def _pool(settings: Settings, max_size: int) -> asyncpg.Pool:
-    pool = await create_pool(settings.database_url, SCHEMA, max_size=max_size)
-    await apply_sql(pool, SCHEMA, [EVENTSTORE_SQL, SALES_SQL])
+async def _pool(settings: Settings, config: SalesConfig, max_size: int) -> asyncpg.Pool:
+    pool = await create_pool(settings.database_url, config.schema, max_size=max_size)
+    await apply_sql(pool, config.schema, [EVENTSTORE_SQL, SALES_SQL])
     return pool
 
 
-async def api_main(host: str, port: int, settings: Settings, stop: asyncio.Event) -> None:
-    pool = await _pool(settings, max_size=20)
+async def api_main(
+    host: str, port: int, config: SalesConfig, settings: Settings, stop: asyncio.Event
+) -> None:
+    pool = await _pool(settings, config, max_size=20)
     try:
-        app = create_app(SalesRuntime.create(pool))
+        app = create_app(bootstrap(pool, config=config))
 
         async def database_ready() -> bool:
             return bool(await pool.fetchval("SELECT true"))
@@ -50,10 +49,10 @@ async def api_main(host: str, port: int, settings: Settings, stop: asyncio.Event
         await pool.close()
 
 
-async def scheduler_main(settings: Settings, stop: asyncio.Event) -> None:
-    pool = await _pool(settings, max_size=3)
+async def scheduler_main(config: SalesConfig, settings: Settings, stop: asyncio.Event) -> None:
+    pool = await _pool(settings, config, max_size=3)
     try:
-        runtime = SalesRuntime.create(pool)
+        runtime = bootstrap(pool, config=config)
 
         async def ready() -> bool:
             return bool(await pool.fetchval("SELECT true"))
@@ -77,12 +76,13 @@ def main() -> None:
     sub.add_parser("relay")
     sub.add_parser("scheduler")
     args = parser.parse_args()
+    config = load_config()  # the environment and the config files, read once
     if args.part == "api":
-        run_process("sales-api", partial(api_main, args.host, args.port))
+        run_process("sales-api", partial(api_main, args.host, args.port, config))
     elif args.part == "scheduler":
-        run_process("sales-scheduler", scheduler_main)
+        run_process("sales-scheduler", partial(scheduler_main, config))
     else:
-        run_process("sales-relay", partial(relay_main, SCHEMA, SALES.name))
+        run_process("sales-relay", partial(relay_main, config.schema, SALES.name))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from services.platform.relay_main import EVENTSTORE_SQL
 from services.sales.application.access import lock_deal_owner
 from services.sales.application.runtime import SalesRuntime
 from services.sales.application.scheduler import fire_due_follow_ups
+from services.sales.bootstrap import bootstrap
 from services.sales.domain import opportunity as opp
 from services.sales.entrypoints.http import create_app
 from tests.kafka_helpers import read_topic
@@ -32,7 +33,7 @@ CNPJ = "11.222.333/0001-81"
 @pytest.fixture
 async def sales(schema, pool_factory) -> AsyncIterator[tuple[httpx.AsyncClient, SalesRuntime]]:
     pool = await pool_factory(schema, EVENTSTORE_SQL, SALES_SQL)
-    runtime = SalesRuntime.create(pool)
+    runtime = bootstrap(pool)
     transport = httpx.ASGITransport(app=create_app(runtime))
     async with httpx.AsyncClient(transport=transport, base_url="http://sales") as client:
         yield client, runtime
@@ -296,7 +297,7 @@ async def test_many_concurrent_openings_without_owner_do_not_exhaust_the_pool(sc
     import asyncio
 
     pool = await pool_factory(schema, EVENTSTORE_SQL, SALES_SQL, max_size=4)
-    transport = httpx.ASGITransport(app=create_app(SalesRuntime.create(pool)))
+    transport = httpx.ASGITransport(app=create_app(bootstrap(pool)))
     async with httpx.AsyncClient(transport=transport, base_url="http://sales") as http:
         body = {"customer_id": "c", "title": "t", "amount": {"amount": "1", "currency": "BRL"}}
         responses = await asyncio.wait_for(
@@ -463,10 +464,8 @@ async def test_a_quote_command_waits_for_a_reassignment_in_flight_and_sees_it(sa
                 break
             await asyncio.sleep(0.02)
         assert waiting == 1 and not accept.done()  # the accept waits for the owner
-        state, version = await runtime.load(opp.opportunity, opp.stream_id(deal_id))
-        moved = opp.opportunity.decide(
-            opp.AssignOpportunity(deal_id, "seller-rs-01", "manual"), state
-        )
+        state, version = await runtime.load(opp.decider, opp.stream_id(deal_id))
+        moved = opp.decider.decide(opp.AssignOpportunity(deal_id, "seller-rs-01", "manual"), state)
         await runtime.store.append(opp.stream_id(deal_id), version, moved, connection=conn)
     refused = await accept
     assert refused.status_code == 403, refused.text

@@ -19,9 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
+from services.platform.commands import UnitOfWork
 from services.platform.db import Connection
 from services.platform.decider import DomainError
 from services.sales.application.assignment import AssignmentRules
+from services.sales.domain import opportunity as opp
 from services.sales.domain.opportunity import Opportunity
 
 SELLER = "seller"
@@ -96,3 +98,17 @@ async def lock_deal_owner(conn: Connection, opportunity_id: UUID, *, shared: boo
     await conn.execute(
         f"SELECT {function}(hashtextextended($1, 0))", f"deal-owner:{opportunity_id}"
     )
+
+
+async def check_deal_in(
+    uow: UnitOfWork, actor: Actor | None, rules: AssignmentRules, opportunity_id: UUID
+) -> Opportunity:
+    """The deal as it stands in this transaction, its owner held still, checked against
+    the caller's team: for a command on another stream (a quote, an order) of the deal."""
+    check = deal_check(actor, rules)
+    if check is not None:
+        await lock_deal_owner(uow.conn, opportunity_id, shared=True)
+    deal, _ = await uow.load(opp.decider, opp.stream_id(opportunity_id))
+    if check is not None:
+        check(deal)  # nothing on another team's deal
+    return deal

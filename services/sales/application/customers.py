@@ -19,6 +19,7 @@ from services.platform.commands import UnitOfWork
 from services.platform.db import Connection
 from services.platform.decider import DomainError
 from services.platform.eventstore import WrongExpectedVersion
+from services.sales.application.commands import MergeRecord
 from services.sales.domain import account, contact, lead
 from services.sales.domain.identity import identity_keys
 
@@ -224,3 +225,22 @@ async def convert_lead(
 
 def _str(value: UUID | None) -> str | None:
     return None if value is None else str(value)
+
+
+# The handlers of the command table (see ``handlers``).
+async def handle_register_account(
+    uow: UnitOfWork, command: account.RegisterAccount, deps: object
+) -> dict[str, Any]:
+    return await register_account(uow, command)
+
+
+async def handle_register_contact(
+    uow: UnitOfWork, command: contact.RegisterContact, deps: object
+) -> dict[str, Any]:
+    return await register_contact(uow, command)
+
+
+async def handle_merge(uow: UnitOfWork, command: MergeRecord, deps: object) -> dict[str, Any]:
+    return await merge(
+        uow, command.kind, command.merged_id, command.survivor_id, command.reason, command.merged_by
+    )

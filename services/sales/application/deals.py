@@ -1,9 +1,10 @@
-"""Opportunities: opening with the assignment rules, and the customer's territory."""
+"""Opportunities: opening with the assignment rules, stage changes and reassignment under
+the team rule, and the customer's territory."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import asyncpg
@@ -12,8 +13,20 @@ import orjson
 from contracts.events.sales import Address
 from services.platform.commands import UnitOfWork
 from services.platform.db import Connection
+from services.platform.decider import DomainError
+from services.sales.application import commands as cmd
+from services.sales.application.access import (
+    SALES_MANAGER,
+    check_new_owner,
+    deal_check,
+    lock_deal_owner,
+    owner_of_new_deal,
+)
 from services.sales.application.assignment import AssignmentRules
 from services.sales.domain import opportunity as opp
+
+if TYPE_CHECKING:
+    from services.sales.application.runtime import SalesRuntime
 
 
 async def registration(
@@ -55,10 +68,9 @@ async def choose_owner(
 ) -> opp.Assignment:
     """The assignment rules' choice for a customer, decided before the command's transaction.
 
-    The round-robin cursor moves on its own short connection: inside the command's
-    transaction its row lock would serialise every opening of the team, and a second
-    connection taken while the command holds one can exhaust the pool. A command that
-    rolls back may therefore skip a seller's turn, which is harmless.
+    The round-robin cursor moves on its own short connection (see ``AssignmentRules``):
+    inside the command's transaction its row lock would serialise every opening of the
+    team, and a second connection taken while the command holds one can exhaust the pool.
     """
     async with pool.acquire() as conn:
         if team is not None:  # a sales manager's deal stays in the team: its round-robin
@@ -72,6 +84,67 @@ async def open_opportunity(
     if command.owner_id is None and command.assignment is None:
         # Rare path (callers normally choose first): use the command's own connection.
         command = replace(command, assignment=await _choose(uow.conn, rules, command.customer_id))
-    result = await uow.execute(opp.opportunity, opp.stream_id(command.opportunity_id), command)
+    result = await uow.execute(opp.decider, opp.stream_id(command.opportunity_id), command)
     owner = command.owner_id or (command.assignment.owner_id if command.assignment else None)
     return {"id": str(command.opportunity_id), "owner_id": owner, **result.as_json()}
+
+
+async def prepare_open(command: cmd.OpenDeal, deps: SalesRuntime) -> cmd.OpenDeal:
+    """The owner of the new deal: the caller's rule first, else the assignment rules."""
+    actor = command.actor
+    owner_id = owner_of_new_deal(actor, command.owner_id, deps.rules)
+    assignment = None
+    if owner_id is None:
+        team = actor.team if actor is not None and actor.role == SALES_MANAGER else None
+        if team is not None and team not in {t.name for t in deps.rules.teams}:
+            raise DomainError(
+                "your team sells nothing: name the owner", field="owner_id", code="forbidden-team"
+            )
+        assignment = await choose_owner(deps.pool, deps.rules, command.customer_id, team)
+    return replace(command, owner_id=owner_id, assignment=assignment)
+
+
+async def open_deal(uow: UnitOfWork, command: cmd.OpenDeal, deps: SalesRuntime) -> dict[str, Any]:
+    opened = opp.OpenOpportunity(
+        command.opportunity_id,
+        command.customer_id,
+        command.title,
+        command.amount,
+        command.owner_id,
+        command.expected_close,
+        assignment=command.assignment,
+        pipeline=deps.pipeline,
+    )
+    return await open_opportunity(uow, deps.rules, opened)
+
+
+async def change_deal(
+    uow: UnitOfWork, command: cmd.ChangeDeal, deps: SalesRuntime
+) -> dict[str, Any]:
+    change = replace(command.command, pipeline=deps.pipeline)
+    deal_id = change.opportunity_id
+    check = deal_check(command.actor, deps.rules)
+    result = await uow.execute(
+        opp.decider, opp.stream_id(deal_id), change, command.expected_version, check
+    )
+    return {"id": str(deal_id), **result.as_json()}
+
+
+async def prepare_reassign(command: cmd.ReassignDeal, deps: SalesRuntime) -> cmd.ReassignDeal:
+    check_new_owner(command.actor, command.owner_id, deps.rules)
+    return command
+
+
+async def reassign_deal(
+    uow: UnitOfWork, command: cmd.ReassignDeal, deps: SalesRuntime
+) -> dict[str, Any]:
+    deal_id = command.opportunity_id
+    # Held exclusively: a quote command checking this deal's team waits, then sees the
+    # new owner (see ``lock_deal_owner``).
+    await lock_deal_owner(uow.conn, deal_id, shared=False)
+    assign = opp.AssignOpportunity(deal_id, command.owner_id, "manual")
+    check = deal_check(command.actor, deps.rules)
+    result = await uow.execute(
+        opp.decider, opp.stream_id(deal_id), assign, command.expected_version, check
+    )
+    return {"id": str(deal_id), **result.as_json()}

@@ -1,9 +1,10 @@
-"""What the sales service's entry points share: pool, command handler, configuration."""
+"""What the sales service's entry points share: pool, command handler, configuration.
+
+Built by ``services.sales.bootstrap`` (the one place that reads settings and files)."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
 
@@ -29,19 +30,19 @@ class SalesRuntime:
     pool: asyncpg.Pool
     commands: CommandHandler
     store: EventStore
-    rules: AssignmentRules = field(default_factory=AssignmentRules.load)
-    catalogue: Catalogue = field(default_factory=Catalogue.load)
-    pipeline: Pipeline = field(default_factory=Pipeline.load)
+    rules: AssignmentRules
+    catalogue: Catalogue
+    pipeline: Pipeline
+    approval_threshold_percent: Decimal
+    """Discounts above this percentage need an approval before the quote can be sent."""
     proposal_template: ProposalTemplate | None = None
-    # Discounts above this percentage need an approval before the quote can be sent.
-    approval_threshold_percent: Decimal = field(
-        default_factory=lambda: Decimal(os.environ.get("CRM_SALES_APPROVAL_THRESHOLD", "15"))
-    )
 
     @classmethod
     def create(cls, pool: asyncpg.Pool) -> SalesRuntime:
-        store = EventStore(pool, SOURCE)
-        return cls(pool=pool, commands=CommandHandler(store, pool), store=store)
+        """``bootstrap(pool)``: the runtime as the environment and config files say."""
+        from services.sales.bootstrap import bootstrap  # the composition root imports us
+
+        return bootstrap(pool)
 
     async def load(self, decider: Decider[C, S], stream_id: str) -> tuple[S, int]:
         """Current state and version of a stream (read-your-writes: the store itself)."""

@@ -231,7 +231,7 @@ def evolve(state: Opportunity, event: DomainEvent) -> Opportunity:
     return state
 
 
-opportunity = Decider(decide=decide, evolve=evolve, initial_state=Opportunity())
+decider = Decider(decide=decide, evolve=evolve, initial_state=Opportunity())
 
 
 def stream_id(opportunity_id: UUID) -> str:

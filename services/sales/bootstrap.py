@@ -1,0 +1,72 @@
+"""The sales service's composition root: settings, config files and the environment are
+read here, once, and nowhere else; everything else receives them.
+
+    runtime = bootstrap(pool)                                  # __main__
+    runtime = bootstrap(pool, approval_threshold_percent=Decimal(5))   # a test's override
+
+``SalesRuntime.create(pool)`` is ``bootstrap(pool)``, kept for existing callers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from services.platform.commands import CommandHandler
+from services.platform.eventstore import EventStore
+from services.sales.adapters.proposal_pdf import ProposalTemplate
+from services.sales.application.assignment import AssignmentRules
+from services.sales.application.runtime import SOURCE, SalesRuntime
+from services.sales.domain.pipeline import Pipeline
+from services.sales.domain.pricing import Catalogue
+
+CONFIG_DIR = Path(__file__).with_name("config")
+
+
+@dataclass(frozen=True)
+class SalesConfig:
+    """What the environment and the config files say, read once."""
+
+    schema: str
+    """The sales store's PostgreSQL schema (``CRM_SALES_SCHEMA``; benchmarks and tests run
+    the service on their own)."""
+    approval_threshold_percent: Decimal
+    """Discounts above this percentage need an approval before the quote can be sent
+    (``CRM_SALES_APPROVAL_THRESHOLD``)."""
+    rules: AssignmentRules
+    catalogue: Catalogue
+    pipeline: Pipeline
+    proposal_template: ProposalTemplate | None = None
+    """None: the built-in labels of ``adapters.proposal_pdf``."""
+
+
+def load_config(env: Mapping[str, str] | None = None, config_dir: Path = CONFIG_DIR) -> SalesConfig:
+    env = os.environ if env is None else env
+    return SalesConfig(
+        schema=env.get("CRM_SALES_SCHEMA", "sales"),
+        approval_threshold_percent=Decimal(env.get("CRM_SALES_APPROVAL_THRESHOLD", "15")),
+        rules=AssignmentRules.load(config_dir / "assignment.json"),
+        catalogue=Catalogue.load(config_dir / "catalogue.json"),
+        pipeline=Pipeline.load(config_dir / "pipeline.json"),
+    )
+
+
+def bootstrap(
+    pool: asyncpg.Pool,
+    *,
+    config: SalesConfig | None = None,
+    store: EventStore | None = None,
+    **overrides: Any,
+) -> SalesRuntime:
+    """The runtime of the sales service on ``pool``; ``overrides`` replace fields of the
+    config (``rules=...``, ``catalogue=...``, ``approval_threshold_percent=...``)."""
+    config = replace(config or load_config(), **overrides)
+    store = store or EventStore(pool, SOURCE)
+    given = {f.name: getattr(config, f.name) for f in fields(config) if f.name != "schema"}
+    return SalesRuntime(pool=pool, commands=CommandHandler(store, pool), store=store, **given)
