@@ -472,3 +472,25 @@ async def test_a_quote_command_waits_for_a_reassignment_in_flight_and_sees_it(sa
     assert refused.json()["type"].endswith("forbidden-team")
     quote = await ok(await http.get(quote_url))
     assert quote["accepted"] is False and quote["version"] == 1  # nothing appended
+
+
+# --- consistency tokens minted by the service --------------------------------------------------
+
+
+async def test_a_command_answers_with_a_consistency_token_naming_its_events(sales):
+    from services.platform.tokens import read_consistency_token
+
+    http, _ = sales
+    body = {"source": "web_form", "name": "Ana Souza", "owner_id": "seller-sp-01"}
+    headers = {"Idempotency-Key": "token-1"}
+    first = await http.post("/leads", json=body, headers=headers)
+    answer = await ok(first, 201)
+    assert answer["event_ids"]  # a capture appends its event
+    assert read_consistency_token(answer["consistency_token"]) == (
+        "/crm/sales",
+        answer["event_ids"],
+    )
+    assert first.headers["x-consistency-token"] == answer["consistency_token"]
+    replay = await http.post("/leads", json=body, headers=headers)
+    assert (await ok(replay, 201))["consistency_token"] == answer["consistency_token"]
+    assert replay.headers["x-consistency-token"] == answer["consistency_token"]

@@ -15,9 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.events.sales import Address
 from services.platform.decider import DomainError
+from services.platform.tokens import make_consistency_token
 from services.sales.application.access import Actor
 from services.sales.application.runner import run_command
-from services.sales.application.runtime import SalesRuntime
+from services.sales.application.runtime import SOURCE, SalesRuntime
 
 
 class FieldError(BaseModel):
@@ -78,6 +79,11 @@ class Accepted(BaseModel):
     version: int = Field(description="Stream version after the command: read your writes to it")
     event_ids: list[str]
     replayed: bool = Field(False, description="An earlier request with this key answered")
+    consistency_token: str | None = Field(
+        None,
+        description="Names this command's events (also in `X-Consistency-Token`): a read "
+        "that waits for it shows the caller's own write",
+    )
 
 
 RECORD_SCHEMA = {
@@ -163,7 +169,9 @@ async def send(
     )
     if created and data.get("duplicate"):
         response.status_code = 200  # an existing record answered, nothing was created
-    return Accepted(**{**data, "replayed": replayed})
+    token = make_consistency_token(SOURCE, data["event_ids"])
+    response.headers["X-Consistency-Token"] = token
+    return Accepted(**{**data, "replayed": replayed, "consistency_token": token})
 
 
 def state_response(state: Any, version: int) -> Response:
