@@ -494,3 +494,32 @@ async def test_a_command_answers_with_a_consistency_token_naming_its_events(sale
     replay = await http.post("/leads", json=body, headers=headers)
     assert (await ok(replay, 201))["consistency_token"] == answer["consistency_token"]
     assert replay.headers["x-consistency-token"] == answer["consistency_token"]
+
+
+# --- the owner's team on the deal's events -------------------------------------------------------
+
+
+async def test_deal_events_carry_the_owners_team_from_the_assignment_rules(sales):
+    http, runtime = sales
+    body = {"customer_id": "c-team", "title": "t", "amount": {"amount": "1", "currency": "BRL"}}
+    deal = await ok(
+        await http.post("/opportunities", json={**body, "owner_id": "seller-sp-01"}), 201
+    )
+    await ok(
+        await http.post(f"/opportunities/{deal['id']}/assign", json={"owner_id": "seller-rs-01"})
+    )
+    by_rules = await ok(await http.post("/opportunities", json=body), 201)
+    rows = await runtime.pool.fetch(
+        "SELECT stream_id, event_type, payload->>'owner_team' AS owner_team, "
+        "payload->>'team' AS team FROM events WHERE stream_id = ANY($1::text[]) "
+        "ORDER BY global_position",
+        [deal["stream_id"], by_rules["stream_id"]],
+    )
+    # config/assignment.json: seller-sp-01 sells in "sudeste", seller-rs-01 in "sul"; a customer
+    # without an address goes to the default team, "inside-sales".
+    assert [(r["stream_id"], r["event_type"], r["owner_team"], r["team"]) for r in rows] == [
+        (deal["stream_id"], "crm.sales.opportunity_opened", "sudeste", None),
+        (deal["stream_id"], "crm.sales.opportunity_assigned", None, "sul"),
+        (by_rules["stream_id"], "crm.sales.opportunity_opened", None, None),
+        (by_rules["stream_id"], "crm.sales.opportunity_assigned", None, "inside-sales"),
+    ]

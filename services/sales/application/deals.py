@@ -84,6 +84,9 @@ async def open_opportunity(
     if command.owner_id is None and command.assignment is None:
         # Rare path (callers normally choose first): use the command's own connection.
         command = replace(command, assignment=await _choose(uow.conn, rules, command.customer_id))
+    if command.owner_id is not None:
+        # The team travels on the event, so read models filter by team without sales code.
+        command = replace(command, owner_team=rules.team_of(command.owner_id))
     result = await uow.execute(opp.decider, opp.stream_id(command.opportunity_id), command)
     owner = command.owner_id or (command.assignment.owner_id if command.assignment else None)
     return {"id": str(command.opportunity_id), "owner_id": owner, **result.as_json()}
@@ -142,7 +145,9 @@ async def reassign_deal(
     # Held exclusively: a quote command checking this deal's team waits, then sees the
     # new owner (see ``lock_deal_owner``).
     await lock_deal_owner(uow.conn, deal_id, shared=False)
-    assign = opp.AssignOpportunity(deal_id, command.owner_id, "manual")
+    assign = opp.AssignOpportunity(
+        deal_id, command.owner_id, "manual", team=deps.rules.team_of(command.owner_id)
+    )
     check = deal_check(command.actor, deps.rules)
     result = await uow.execute(
         opp.decider, opp.stream_id(deal_id), assign, command.expected_version, check
