@@ -3,25 +3,29 @@
 For fast tests of application handlers: the same abstract suite (tests/eventstore_suite.py)
 runs against both stores. ``connection`` arguments are accepted and ignored; a unit of work
 over this store gets its all-or-nothing from ``transaction()``, which undoes the appends
-of a block that raises (PostgreSQL's rollback, for a single task).
+of a block that raises (PostgreSQL's rollback, for a single task). ``InMemoryCommands``
+runs commands on it as ``CommandHandler`` does on PostgreSQL.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import uuid4
 
 import orjson
 
 from contracts.registry import DomainEvent
+from services.platform.commands import IdempotencyKeyReused, UnitOfWork
 from services.platform.eventstore import (
     MAX_EVENT_BYTES,
     AppendResult,
     CommandContext,
+    EventStore,
     EventTooLarge,
     RecordedEvent,
     WrongExpectedVersion,
@@ -115,3 +119,53 @@ class InMemoryEventStore:
         except BaseException:
             del self._events[mark:]
             raise
+
+
+class InMemoryCommands:
+    """``CommandHandler.run`` on the in-memory store: one unit of work at a time (so each is
+    serializable), undone whole when it raises, together with ``also`` (other in-memory
+    records with a ``transaction()``); an idempotency key answers its first result."""
+
+    def __init__(self, store: InMemoryEventStore, *also: Any, retries: int = 3) -> None:
+        self._store = store
+        self._also = also
+        self._retries = retries
+        self._serial = asyncio.Lock()
+        self._answers: dict[str, tuple[dict[str, Any], str | None]] = {}
+
+    async def run(
+        self,
+        work: Callable[[UnitOfWork], Awaitable[dict[str, Any]]],
+        *,
+        idempotency_key: str | None = None,
+        request_hash: str | None = None,
+        context: CommandContext | None = None,
+        retry_conflicts: bool = True,
+    ) -> tuple[dict[str, Any], bool]:
+        attempts = self._retries if retry_conflicts else 1
+        async with self._serial:
+            for attempt in range(1, attempts + 1):
+                if idempotency_key is not None and idempotency_key in self._answers:
+                    answer, first_hash = self._answers[idempotency_key]
+                    if request_hash is not None and first_hash not in (None, request_hash):
+                        raise IdempotencyKeyReused(idempotency_key)
+                    return answer, True
+                try:
+                    async with contextlib.AsyncExitStack() as undo:
+                        await undo.enter_async_context(self._store.transaction())
+                        for records in self._also:
+                            await undo.enter_async_context(records.transaction())
+                        # UnitOfWork types the PostgreSQL store; this one has its surface.
+                        store = cast(EventStore, self._store)
+                        result = await work(UnitOfWork(None, store, context))  # type: ignore[arg-type]
+                except WrongExpectedVersion:
+                    if attempt == attempts:
+                        raise
+                    continue
+                if idempotency_key is not None:
+                    self._answers[idempotency_key] = (
+                        orjson.loads(orjson.dumps(result)),  # stored as JSON, like the table
+                        request_hash,
+                    )
+                return result, False
+        raise AssertionError("unreachable")

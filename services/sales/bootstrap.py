@@ -14,12 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 
 from services.platform.commands import CommandHandler
 from services.platform.eventstore import EventStore
+from services.platform.memory_eventstore import InMemoryCommands, InMemoryEventStore
+from services.sales.adapters.memory import InMemorySalesRecords
+from services.sales.adapters.postgres import PostgresSalesRecords
 from services.sales.adapters.proposal_pdf import ProposalTemplate
 from services.sales.application.assignment import AssignmentRules
 from services.sales.application.runtime import SOURCE, SalesRuntime
@@ -69,4 +72,23 @@ def bootstrap(
     config = replace(config or load_config(), **overrides)
     store = store or EventStore(pool, SOURCE)
     given = {f.name: getattr(config, f.name) for f in fields(config) if f.name != "schema"}
-    return SalesRuntime(pool=pool, commands=CommandHandler(store, pool), store=store, **given)
+    records = PostgresSalesRecords(pool)
+    commands = CommandHandler(store, pool)
+    return SalesRuntime(pool=pool, commands=commands, store=store, records=records, **given)
+
+
+def bootstrap_in_memory(*, config: SalesConfig | None = None, **overrides: Any) -> SalesRuntime:
+    """The same runtime on the in-memory event store and records: for fast tests of the
+    handlers (no pool; the scheduler and the relay need PostgreSQL)."""
+    config = replace(config or load_config(), **overrides)
+    memory = InMemoryEventStore(SOURCE)
+    records = InMemorySalesRecords(memory)
+    given = {f.name: getattr(config, f.name) for f in fields(config) if f.name != "schema"}
+    # The runtime types the PostgreSQL store and handler; these have their surfaces.
+    return SalesRuntime(
+        pool=None,
+        commands=cast(CommandHandler, InMemoryCommands(memory, records)),
+        store=cast(EventStore, memory),
+        records=records,
+        **given,
+    )

@@ -32,10 +32,5 @@ async def schedule_follow_up(
     scheduled = command.command
     stream = act.follow_up_stream_id(scheduled.follow_up_id)
     result = await uow.execute(act.follow_up_decider, stream, scheduled)
-    await uow.conn.execute(
-        "INSERT INTO follow_up_timers (follow_up_id, due_at) VALUES ($1, $2) "
-        "ON CONFLICT DO NOTHING",
-        scheduled.follow_up_id,
-        scheduled.due_at,
-    )
+    await deps.records.add_timer(uow.conn, scheduled.follow_up_id, scheduled.due_at)
     return {"id": str(scheduled.follow_up_id), **result.as_json()}

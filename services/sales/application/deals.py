@@ -7,22 +7,19 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-import asyncpg
-import orjson
-
 from contracts.events.sales import Address
 from services.platform.commands import UnitOfWork
-from services.platform.db import Connection
 from services.platform.decider import DomainError
 from services.sales.application import commands as cmd
 from services.sales.application.access import (
     SALES_MANAGER,
     check_new_owner,
     deal_check,
-    lock_deal_owner,
+    deal_owner_lock,
     owner_of_new_deal,
 )
 from services.sales.application.assignment import AssignmentRules
+from services.sales.application.ports import SalesRecords
 from services.sales.domain import opportunity as opp
 
 if TYPE_CHECKING:
@@ -30,7 +27,7 @@ if TYPE_CHECKING:
 
 
 async def registration(
-    conn: Connection | asyncpg.Pool, customer_id: str, kinds: tuple[str, ...]
+    records: SalesRecords, conn: Any, customer_id: str, kinds: tuple[str, ...]
 ) -> dict[str, Any] | None:
     """The data a customer registered with: the first event of its account, contact or
     lead stream (in that order of preference among ``kinds``), if any."""
@@ -38,33 +35,27 @@ async def registration(
         record_id = UUID(customer_id)
     except ValueError:
         return None
-    payload = await conn.fetchval(
-        "SELECT payload::text FROM events WHERE stream_id = ANY($1::text[]) "
-        "AND stream_version = 1 ORDER BY stream_id LIMIT 1",
-        [f"{kind}-{record_id}" for kind in kinds],
-    )
-    if payload is None:
-        return None
-    data: dict[str, Any] = orjson.loads(payload)
-    return data
+    return await records.first_event(conn, [f"{kind}-{record_id}" for kind in kinds])
 
 
-async def customer_address(conn: Connection, customer_id: str) -> Address | None:
+async def customer_address(records: SalesRecords, conn: Any, customer_id: str) -> Address | None:
     """The address the customer registered with (account first, then contact), if any."""
-    data = await registration(conn, customer_id, ("account", "contact", "lead"))
+    data = await registration(records, conn, customer_id, ("account", "contact", "lead"))
     address = data.get("address") if data else None
     return Address.model_validate(address) if address else None
 
 
-async def _choose(conn: Connection, rules: AssignmentRules, customer_id: str) -> opp.Assignment:
-    address = await customer_address(conn, customer_id)
+async def _choose(
+    records: SalesRecords, conn: Any, rules: AssignmentRules, customer_id: str
+) -> opp.Assignment:
+    address = await customer_address(records, conn, customer_id)
     return await rules.choose(
-        conn, address.country if address else None, address.state if address else None
+        records, conn, address.country if address else None, address.state if address else None
     )
 
 
 async def choose_owner(
-    pool: asyncpg.Pool, rules: AssignmentRules, customer_id: str, team: str | None = None
+    records: SalesRecords, rules: AssignmentRules, customer_id: str, team: str | None = None
 ) -> opp.Assignment:
     """The assignment rules' choice for a customer, decided before the command's transaction.
 
@@ -72,18 +63,20 @@ async def choose_owner(
     inside the command's transaction its row lock would serialise every opening of the
     team, and a second connection taken while the command holds one can exhaust the pool.
     """
-    async with pool.acquire() as conn:
+    async with records.connection() as conn:
         if team is not None:  # a sales manager's deal stays in the team: its round-robin
-            return await rules.choose_in_team(conn, team)
-        return await _choose(conn, rules, customer_id)
+            return await rules.choose_in_team(records, conn, team)
+        return await _choose(records, conn, rules, customer_id)
 
 
 async def open_opportunity(
-    uow: UnitOfWork, rules: AssignmentRules, command: opp.OpenOpportunity
+    uow: UnitOfWork, deps: SalesRuntime, command: opp.OpenOpportunity
 ) -> dict[str, Any]:
+    rules = deps.rules
     if command.owner_id is None and command.assignment is None:
         # Rare path (callers normally choose first): use the command's own connection.
-        command = replace(command, assignment=await _choose(uow.conn, rules, command.customer_id))
+        choice = await _choose(deps.records, uow.conn, rules, command.customer_id)
+        command = replace(command, assignment=choice)
     if command.owner_id is not None:
         # The team travels on the event, so read models filter by team without sales code.
         command = replace(command, owner_team=rules.team_of(command.owner_id))
@@ -103,7 +96,7 @@ async def prepare_open(command: cmd.OpenDeal, deps: SalesRuntime) -> cmd.OpenDea
             raise DomainError(
                 "your team sells nothing: name the owner", field="owner_id", code="forbidden-team"
             )
-        assignment = await choose_owner(deps.pool, deps.rules, command.customer_id, team)
+        assignment = await choose_owner(deps.records, deps.rules, command.customer_id, team)
     return replace(command, owner_id=owner_id, assignment=assignment)
 
 
@@ -118,7 +111,7 @@ async def open_deal(uow: UnitOfWork, command: cmd.OpenDeal, deps: SalesRuntime) 
         assignment=command.assignment,
         pipeline=deps.pipeline,
     )
-    return await open_opportunity(uow, deps.rules, opened)
+    return await open_opportunity(uow, deps, opened)
 
 
 async def change_deal(
@@ -144,7 +137,7 @@ async def reassign_deal(
     deal_id = command.opportunity_id
     # Held exclusively: a quote command checking this deal's team waits, then sees the
     # new owner (see ``lock_deal_owner``).
-    await lock_deal_owner(uow.conn, deal_id, shared=False)
+    await deps.records.lock(uow.conn, [deal_owner_lock(deal_id)])
     assign = opp.AssignOpportunity(
         deal_id, command.owner_id, "manual", team=deps.rules.team_of(command.owner_id)
     )

@@ -24,8 +24,8 @@ async def prepare_capture(command: lead.CaptureLead, deps: SalesRuntime) -> lead
         return command
     country = command.address.country if command.address else None
     state = command.address.state if command.address else None
-    async with deps.pool.acquire() as conn:
-        owner = (await deps.rules.choose(conn, country, state)).owner_id
+    async with deps.records.connection() as conn:
+        owner = (await deps.rules.choose(deps.records, conn, country, state)).owner_id
     return replace(command, owner_id=owner)
 
 
@@ -65,6 +65,6 @@ async def convert_lead(
                 lead_id=command.lead_id,
                 pipeline=deps.pipeline,
             )
-            return await deals.open_opportunity(uow, deps.rules, opened)
+            return await deals.open_opportunity(uow, deps, opened)
 
-    return await customers.convert_lead(uow, command.lead_id, opener)
+    return await customers.convert_lead(uow, deps.records, command.lead_id, opener)

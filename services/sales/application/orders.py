@@ -41,13 +41,17 @@ async def place_order(
                 "only an accepted quote becomes an order", field="quote_id", code="not-accepted"
             )
         if accepted.opportunity_id is not None:  # the deal's team
-            await check_deal_in(uow, command.actor, deps.rules, accepted.opportunity_id)
+            await check_deal_in(
+                uow, deps.records, command.actor, deps.rules, accepted.opportunity_id
+            )
         placed = order.place_order_from_quote(order_id, accepted, command.channel)
     else:
         if command.customer_id is None or not command.lines:
             raise DomainError("a direct sale needs customer_id and lines", field="lines")
         if command.opportunity_id is not None:  # the deal's team
-            await check_deal_in(uow, command.actor, deps.rules, command.opportunity_id)
+            await check_deal_in(
+                uow, deps.records, command.actor, deps.rules, command.opportunity_id
+            )
         placed = order.PlaceOrder(
             order_id,
             command.customer_id,

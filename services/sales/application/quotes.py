@@ -28,7 +28,7 @@ async def _guard_quote_deal(
         return None
     state, version = await uow.load(quote.decider, quote.stream_id(quote_id))
     if state.exists and state.opportunity_id is not None:
-        await check_deal_in(uow, actor, deps.rules, state.opportunity_id)
+        await check_deal_in(uow, deps.records, actor, deps.rules, state.opportunity_id)
     return version
 
 
@@ -44,7 +44,9 @@ async def issue_quote(
     # A revision: the quote's own deal, at the version checked.
     checked = await _guard_quote_deal(uow, command.actor, deps, quote_id)
     if command.opportunity_id is not None:
-        deal = await check_deal_in(uow, command.actor, deps.rules, command.opportunity_id)
+        deal = await check_deal_in(
+            uow, deps.records, command.actor, deps.rules, command.opportunity_id
+        )
         if not deal.exists or deal.customer_id != command.customer_id:
             raise DomainError(
                 "no such opportunity for this customer",

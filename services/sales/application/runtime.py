@@ -16,6 +16,7 @@ from services.platform.eventstore import EventStore
 from services.sales.adapters.proposal_pdf import ProposalTemplate, render_proposal
 from services.sales.application.assignment import AssignmentRules
 from services.sales.application.deals import registration
+from services.sales.application.ports import SalesRecords
 from services.sales.domain.pipeline import Pipeline
 from services.sales.domain.pricing import Catalogue
 from services.sales.domain.quote import Quote
@@ -27,9 +28,11 @@ SOURCE = "/crm/sales"
 
 @dataclass
 class SalesRuntime:
-    pool: asyncpg.Pool
+    pool: asyncpg.Pool | None
+    """None for a runtime in memory (``bootstrap_in_memory``)."""
     commands: CommandHandler
     store: EventStore
+    records: SalesRecords
     rules: AssignmentRules
     catalogue: Catalogue
     pipeline: Pipeline
@@ -52,7 +55,7 @@ class SalesRuntime:
 
     async def customer_name(self, customer_id: str) -> str:
         """The name a proposal is addressed to: the account's, else the contact's."""
-        data = await registration(self.pool, customer_id, ("account", "contact"))
+        data = await registration(self.records, None, customer_id, ("account", "contact"))
         if data is None:
             return customer_id
         if "name" in data:
