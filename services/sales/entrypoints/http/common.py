@@ -10,10 +10,12 @@ from typing import Annotated, Any
 from urllib.parse import unquote
 
 import orjson
+import pycountry
 from fastapi import Header, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from contracts.events.sales import Address
+from contracts.money import Money
 from services.platform.decider import DomainError
 from services.platform.tokens import make_consistency_token
 from services.sales.application.access import Actor
@@ -59,9 +61,42 @@ CorrelationId = Annotated[str | None, Header(alias="X-Correlation-Id", max_lengt
 Text = Annotated[str, Field(min_length=1, max_length=300)]
 # Identifiers must say something: "" or "   " would become a Kafka key or bypass the rules.
 Identifier = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
-# Contact data as typed by a person; the domain normalises and checks each item.
+# Contact data as typed by a person; the domain normalises and checks each item (e-mail
+# addresses with email_validator: the document says so with the format).
 Phones = Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=10)]
-Emails = Annotated[list[Annotated[str, Field(max_length=320)]], Field(max_length=10)]
+Email = Annotated[str, Field(max_length=320, json_schema_extra={"format": "email"})]
+Emails = Annotated[list[Email], Field(max_length=10)]
+
+DECIMAL_STRING = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
+"""A decimal sent as a string (money and quantities are Decimal, never a float). As a
+keyword beside ``anyOf`` it constrains the string branch only."""
+DECIMAL_PATTERN: dict[str, Any] = {"pattern": DECIMAL_STRING}
+
+DEAL_AMOUNT_SCHEMA: dict[str, Any] = {
+    "title": "Money",
+    "description": "An amount in one currency. Decimal on the wire as a string, never a float."
+    " A deal's amount is never negative.",
+    "type": "object",
+    "properties": {
+        "amount": {
+            "anyOf": [
+                {"type": "number", "minimum": 0},
+                {"type": "string", "pattern": r"^\+?(\d+(\.\d*)?|\.\d+)$"},
+            ],
+            "examples": ["1250.00"],
+        },
+        "currency": {
+            "type": "string",
+            "enum": sorted(currency.alpha_3 for currency in pycountry.currencies),
+            "description": "ISO 4217",
+            "examples": ["BRL", "ARS", "EUR"],
+        },
+    },
+    "required": ["amount", "currency"],
+}
+DealAmount = Annotated[Money, WithJsonSchema(DEAL_AMOUNT_SCHEMA, mode="validation")]
+"""A deal's ``Money``: the same checks, documented with the currencies ISO 4217 knows and
+the opportunity's own rule (not negative)."""
 OptionalText = Annotated[str | None, Field(default=None, max_length=2000)]
 
 

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
 from contracts.events.sales import Address, LeadSource
-from contracts.money import Money
 from services.sales.application.commands import ChangeLead, ConvertLead, DealDraft
 from services.sales.domain import lead
 from services.sales.entrypoints.http.common import (
@@ -19,6 +18,7 @@ from services.sales.entrypoints.http.common import (
     Accepted,
     Body,
     CorrelationId,
+    DealAmount,
     Emails,
     IdempotencyKey,
     Identifier,
@@ -56,7 +56,7 @@ class DisqualifyBody(Body):
 
 class OpportunityDraft(Body):
     title: Text
-    amount: Money
+    amount: DealAmount
     expected_close: date | None = None
 
 

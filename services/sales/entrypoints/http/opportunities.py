@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
 from contracts.events.sales import LostReason, PipelineStage
-from contracts.money import Money
 from services.sales.application import queries
 from services.sales.application.commands import ChangeDeal, OpenDeal, ReassignDeal
 from services.sales.domain import opportunity as opp
@@ -19,6 +18,7 @@ from services.sales.entrypoints.http.common import (
     Accepted,
     Body,
     CorrelationId,
+    DealAmount,
     IdempotencyKey,
     Identifier,
     OptionalText,
@@ -36,7 +36,7 @@ router = APIRouter(tags=["opportunities"], responses=PROBLEMS)
 class OpenOpportunityBody(Body):
     customer_id: Identifier
     title: Text
-    amount: Money
+    amount: DealAmount
     owner_id: Identifier | None = None
     expected_close: date | None = None
 

@@ -14,6 +14,7 @@ from services.sales.application import queries
 from services.sales.application.commands import ChangeQuote, IssueQuote, QuoteLine
 from services.sales.domain import quote
 from services.sales.entrypoints.http.common import (
+    DECIMAL_PATTERN,
     PROBLEMS,
     RECORD_ANSWER,
     Accepted,
@@ -34,8 +35,12 @@ router = APIRouter(tags=["quotes"], responses=PROBLEMS)
 
 class QuoteItemBody(Body):
     product_id: Annotated[str, Field(min_length=1, max_length=100)]
-    quantity: Decimal = Field(gt=0, max_digits=14, decimal_places=4)
-    discount_percent: Decimal = Field(Decimal(0), ge=0, le=100, max_digits=7, decimal_places=4)
+    quantity: Decimal = Field(
+        gt=0, max_digits=14, decimal_places=4, json_schema_extra=DECIMAL_PATTERN
+    )
+    discount_percent: Decimal = Field(
+        Decimal(0), ge=0, le=100, max_digits=7, decimal_places=4, json_schema_extra=DECIMAL_PATTERN
+    )
 
 
 class IssueQuoteBody(Body):
