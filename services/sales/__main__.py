@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 from functools import partial
 from pathlib import Path
 
@@ -24,19 +25,21 @@ from services.sales.application.scheduler import run_scheduler
 from services.sales.bootstrap import SalesConfig, bootstrap, load_config
 from services.sales.entrypoints.http import create_app
 
+# The sales store's PostgreSQL schema; benchmarks and tests run the service on their own.
+SCHEMA = os.environ.get("CRM_SALES_SCHEMA", "sales")
 SALES_SQL = Path(__file__).with_name("schema.sql")
 
 
-async def _pool(settings: Settings, config: SalesConfig, max_size: int) -> asyncpg.Pool:
-    pool = await create_pool(settings.database_url, config.schema, max_size=max_size)
-    await apply_sql(pool, config.schema, [EVENTSTORE_SQL, SALES_SQL])
+async def _pool(settings: Settings, max_size: int) -> asyncpg.Pool:
+    pool = await create_pool(settings.database_url, SCHEMA, max_size=max_size)
+    await apply_sql(pool, SCHEMA, [EVENTSTORE_SQL, SALES_SQL])
     return pool
 
 
 async def api_main(
     host: str, port: int, config: SalesConfig, settings: Settings, stop: asyncio.Event
 ) -> None:
-    pool = await _pool(settings, config, max_size=20)
+    pool = await _pool(settings, max_size=20)
     try:
         app = create_app(bootstrap(pool, config=config))
 
@@ -50,7 +53,7 @@ async def api_main(
 
 
 async def scheduler_main(config: SalesConfig, settings: Settings, stop: asyncio.Event) -> None:
-    pool = await _pool(settings, config, max_size=3)
+    pool = await _pool(settings, max_size=3)
     try:
         runtime = bootstrap(pool, config=config)
 
@@ -82,7 +85,7 @@ def main() -> None:
     elif args.part == "scheduler":
         run_process("sales-scheduler", partial(scheduler_main, config))
     else:
-        run_process("sales-relay", partial(relay_main, config.schema, SALES.name))
+        run_process("sales-relay", partial(relay_main, SCHEMA, SALES.name))
 
 
 if __name__ == "__main__":

@@ -36,9 +36,6 @@ CONFIG_DIR = Path(__file__).with_name("config")
 class SalesConfig:
     """What the environment and the config files say, read once."""
 
-    schema: str
-    """The sales store's PostgreSQL schema (``CRM_SALES_SCHEMA``; benchmarks and tests run
-    the service on their own)."""
     approval_threshold_percent: Decimal
     """Discounts above this percentage need an approval before the quote can be sent
     (``CRM_SALES_APPROVAL_THRESHOLD``)."""
@@ -52,7 +49,6 @@ class SalesConfig:
 def load_config(env: Mapping[str, str] | None = None, config_dir: Path = CONFIG_DIR) -> SalesConfig:
     env = os.environ if env is None else env
     return SalesConfig(
-        schema=env.get("CRM_SALES_SCHEMA", "sales"),
         approval_threshold_percent=Decimal(env.get("CRM_SALES_APPROVAL_THRESHOLD", "15")),
         rules=AssignmentRules.load(config_dir / "assignment.json"),
         catalogue=Catalogue.load(config_dir / "catalogue.json"),
@@ -71,7 +67,7 @@ def bootstrap(
     config (``rules=...``, ``catalogue=...``, ``approval_threshold_percent=...``)."""
     config = replace(config or load_config(), **overrides)
     store = store or EventStore(pool, SOURCE)
-    given = {f.name: getattr(config, f.name) for f in fields(config) if f.name != "schema"}
+    given = {f.name: getattr(config, f.name) for f in fields(config)}
     records = PostgresSalesRecords(pool)
     commands = CommandHandler(store, pool)
     return SalesRuntime(pool=pool, commands=commands, store=store, records=records, **given)
@@ -83,7 +79,7 @@ def bootstrap_in_memory(*, config: SalesConfig | None = None, **overrides: Any) 
     config = replace(config or load_config(), **overrides)
     memory = InMemoryEventStore(SOURCE)
     records = InMemorySalesRecords(memory)
-    given = {f.name: getattr(config, f.name) for f in fields(config) if f.name != "schema"}
+    given = {f.name: getattr(config, f.name) for f in fields(config)}
     # The runtime types the PostgreSQL store and handler; these have their surfaces.
     return SalesRuntime(
         pool=None,
