@@ -20,7 +20,7 @@ from services.sales.entrypoints.http import (
     orders,
     quotes,
 )
-from services.sales.entrypoints.http.common import Accepted, Problem
+from services.sales.entrypoints.http.schemas import Accepted, Problem
 
 # One router of plain routes (not included sub-routers): the gateway mirrors its APIRoutes.
 router = APIRouter()

@@ -10,7 +10,8 @@ from pydantic import Field
 from contracts.events.sales import AccountKind, Address
 from services.sales.application.commands import MergeRecord
 from services.sales.domain import account
-from services.sales.entrypoints.http.common import (
+from services.sales.entrypoints.http.common import region, runtime, send, state_response
+from services.sales.entrypoints.http.schemas import (
     DUPLICATE_ANSWER,
     PROBLEMS,
     RECORD_ANSWER,
@@ -23,10 +24,6 @@ from services.sales.entrypoints.http.common import (
     OptionalText,
     Phones,
     Text,
-    region,
-    runtime,
-    send,
-    state_response,
 )
 
 router = APIRouter(tags=["customers"], responses=PROBLEMS)

@@ -12,7 +12,8 @@ from pydantic import AwareDatetime, Field
 from contracts.events.sales import ActivityKind, RelatedTo
 from services.sales.application.commands import LogActivity, ScheduleFollowUp
 from services.sales.domain import activity as act
-from services.sales.entrypoints.http.common import (
+from services.sales.entrypoints.http.common import if_match, runtime, send, state_response
+from services.sales.entrypoints.http.schemas import (
     PROBLEMS,
     RECORD_ANSWER,
     Accepted,
@@ -21,10 +22,6 @@ from services.sales.entrypoints.http.common import (
     IdempotencyKey,
     Identifier,
     Text,
-    if_match,
-    runtime,
-    send,
-    state_response,
 )
 
 router = APIRouter(tags=["activities"], responses=PROBLEMS)

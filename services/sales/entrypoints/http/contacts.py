@@ -12,7 +12,8 @@ from contracts.events.sales import Address
 from services.sales.application.commands import MergeRecord
 from services.sales.domain import contact
 from services.sales.entrypoints.http.accounts import MergeBody
-from services.sales.entrypoints.http.common import (
+from services.sales.entrypoints.http.common import region, runtime, send, state_response
+from services.sales.entrypoints.http.schemas import (
     DUPLICATE_ANSWER,
     PROBLEMS,
     RECORD_ANSWER,
@@ -23,10 +24,6 @@ from services.sales.entrypoints.http.common import (
     IdempotencyKey,
     Identifier,
     Phones,
-    region,
-    runtime,
-    send,
-    state_response,
 )
 
 router = APIRouter(tags=["customers"], responses=PROBLEMS)

@@ -12,7 +12,8 @@ from pydantic import Field
 from contracts.events.sales import Address, LeadSource
 from services.sales.application.commands import ChangeLead, ConvertLead, DealDraft
 from services.sales.domain import lead
-from services.sales.entrypoints.http.common import (
+from services.sales.entrypoints.http.common import if_match, region, runtime, send, state_response
+from services.sales.entrypoints.http.schemas import (
     PROBLEMS,
     RECORD_ANSWER,
     Accepted,
@@ -24,11 +25,6 @@ from services.sales.entrypoints.http.common import (
     Identifier,
     Phones,
     Text,
-    if_match,
-    region,
-    runtime,
-    send,
-    state_response,
 )
 
 router = APIRouter(tags=["leads"], responses=PROBLEMS)

@@ -12,7 +12,8 @@ from contracts.events.sales import LostReason, PipelineStage
 from services.sales.application import queries
 from services.sales.application.commands import ChangeDeal, OpenDeal, ReassignDeal
 from services.sales.domain import opportunity as opp
-from services.sales.entrypoints.http.common import (
+from services.sales.entrypoints.http.common import actor, if_match, runtime, send, state_response
+from services.sales.entrypoints.http.schemas import (
     PROBLEMS,
     RECORD_ANSWER,
     Accepted,
@@ -23,11 +24,6 @@ from services.sales.entrypoints.http.common import (
     Identifier,
     OptionalText,
     Text,
-    actor,
-    if_match,
-    runtime,
-    send,
-    state_response,
 )
 
 router = APIRouter(tags=["opportunities"], responses=PROBLEMS)

@@ -11,7 +11,8 @@ from pydantic import Field
 from contracts.events.sales import OrderLine
 from services.sales.application.commands import ChangeOrder, PlaceOrder
 from services.sales.domain import order
-from services.sales.entrypoints.http.common import (
+from services.sales.entrypoints.http.common import actor, if_match, runtime, send, state_response
+from services.sales.entrypoints.http.schemas import (
     PROBLEMS,
     RECORD_ANSWER,
     Accepted,
@@ -19,11 +20,6 @@ from services.sales.entrypoints.http.common import (
     CorrelationId,
     IdempotencyKey,
     Identifier,
-    actor,
-    if_match,
-    runtime,
-    send,
-    state_response,
 )
 
 router = APIRouter(tags=["orders"], responses=PROBLEMS)

@@ -14,6 +14,14 @@ from services.sales.application import queries
 from services.sales.application.commands import ChangeQuote, IssueQuote, QuoteLine
 from services.sales.domain import quote
 from services.sales.entrypoints.http.common import (
+    actor,
+    if_match,
+    json_response,
+    runtime,
+    send,
+    state_response,
+)
+from services.sales.entrypoints.http.schemas import (
     DECIMAL_PATTERN,
     PROBLEMS,
     RECORD_ANSWER,
@@ -22,12 +30,6 @@ from services.sales.entrypoints.http.common import (
     CorrelationId,
     IdempotencyKey,
     Identifier,
-    actor,
-    if_match,
-    json_response,
-    runtime,
-    send,
-    state_response,
 )
 
 router = APIRouter(tags=["quotes"], responses=PROBLEMS)
