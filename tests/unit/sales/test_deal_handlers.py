@@ -69,15 +69,26 @@ async def test_a_seller_of_the_owners_team_may_move_the_deal() -> None:
     assert await sales.then_types() == ["crm.sales.deal_stage_changed"]
 
 
+def quote_on(deal: dict[str, object], actor: object) -> IssueQuote:
+    items = (QuoteLine("CRM-SEAT", Decimal(10)),)
+    deal_id = UUID(str(deal["id"]))
+    return IssueQuote(uuid4(), "c-1", "BRL-standard", items, deal_id, actor=actor)  # type: ignore[arg-type]
+
+
 async def test_a_quote_on_another_teams_deal_is_refused() -> None:
     sales = SalesSpec()
     [deal] = await sales.given(open_deal(owner_id="seller-sp-02"))
-    items = (QuoteLine("crm-seat", Decimal(1)),)
-    quote = IssueQuote(uuid4(), "c-1", "brl-2024", items, UUID(deal["id"]), actor=SELLER_RS)
     with pytest.raises(DomainError) as refused:
-        await sales.when(quote)
+        await sales.when(quote_on(deal, SELLER_RS))
     assert refused.value.code == "forbidden-team"
     assert await sales.then() == []
+
+
+async def test_a_quote_on_the_teams_own_deal_is_issued() -> None:
+    sales = SalesSpec()
+    [deal] = await sales.given(open_deal(owner_id="seller-sp-02"))
+    await sales.when(quote_on(deal, SELLER_SP))
+    assert await sales.then_types() == ["crm.sales.quote_issued"]
 
 
 async def test_a_reassignment_names_the_new_owners_team() -> None:
