@@ -1,10 +1,11 @@
 """The command table: each command type the sales service accepts, and its handler.
 
 A handler is ``async def handle(uow, command, deps)``: it runs inside the command's one
-transaction (loads, checks, decides, appends; SQL and locks go through ``uow.conn``) and
-returns the JSON answer. ``prepare`` runs before that transaction, for work that must not
-hold the command's connection (the assignment rules' round-robin, see ``deals``), and
-returns the command to handle.
+transaction (loads, checks, decides, appends; identity claims, locks and timers go
+through ``deps.records`` on ``uow.conn``, see ``ports``) and returns the JSON answer.
+``prepare`` runs before that transaction, for work that must not hold the command's
+connection (the assignment rules' round-robin, see ``deals``), and returns the command
+to handle.
 """
 
 from __future__ import annotations

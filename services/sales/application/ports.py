@@ -1,4 +1,4 @@
-"""What the sales handlers keep beside the event store: the port, and nothing of SQL.
+"""What the sales handlers keep beside the event store, as a port: no SQL here.
 
 ``adapters.postgres`` implements it on the command's own PostgreSQL transaction (``conn``
 is the unit of work's connection); ``adapters.memory`` in memory, for fast handler tests.
