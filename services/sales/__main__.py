@@ -21,8 +21,8 @@ from services.platform.migrate import require_migrated
 from services.platform.relay_main import relay_main
 from services.platform.runtime import health_routes, run_process, serve_asgi, serve_health
 from services.platform.settings import Settings
-from services.sales.application.runtime import SalesRuntime
 from services.sales.application.scheduler import run_scheduler
+from services.sales.bootstrap import SalesConfig, bootstrap, load_config
 from services.sales.entrypoints.http import create_app
 from services.sales.migrations import SALES_SETS, sales_schema
 
@@ -40,10 +40,12 @@ async def _pool(settings: Settings, max_size: int) -> asyncpg.Pool:
     return pool
 
 
-async def api_main(host: str, port: int, settings: Settings, stop: asyncio.Event) -> None:
+async def api_main(
+    host: str, port: int, config: SalesConfig, settings: Settings, stop: asyncio.Event
+) -> None:
     pool = await _pool(settings, max_size=20)
     try:
-        app = create_app(SalesRuntime.create(pool))
+        app = create_app(bootstrap(pool, config=config))
 
         async def database_ready() -> bool:
             return bool(await pool.fetchval("SELECT true"))
@@ -54,10 +56,10 @@ async def api_main(host: str, port: int, settings: Settings, stop: asyncio.Event
         await pool.close()
 
 
-async def scheduler_main(settings: Settings, stop: asyncio.Event) -> None:
+async def scheduler_main(config: SalesConfig, settings: Settings, stop: asyncio.Event) -> None:
     pool = await _pool(settings, max_size=3)
     try:
-        runtime = SalesRuntime.create(pool)
+        runtime = bootstrap(pool, config=config)
 
         async def ready() -> bool:
             return bool(await pool.fetchval("SELECT true"))
@@ -82,10 +84,11 @@ def main() -> None:
     sub.add_parser("relay")
     sub.add_parser("scheduler")
     args = parser.parse_args()
+    config = load_config()  # the environment and the config files, read once
     if args.part == "api":
-        run_process("sales-api", partial(api_main, args.host, args.port))
+        run_process("sales-api", partial(api_main, args.host, args.port, config))
     elif args.part == "scheduler":
-        run_process("sales-scheduler", scheduler_main)
+        run_process("sales-scheduler", partial(scheduler_main, config))
     else:
         run_process("sales-relay", partial(relay_main, SCHEMA, SALES.name))
 

@@ -19,6 +19,7 @@ from services.platform.relay_main import EVENTSTORE_SQL
 from services.sales.application.access import lock_deal_owner
 from services.sales.application.runtime import SalesRuntime
 from services.sales.application.scheduler import fire_due_follow_ups
+from services.sales.bootstrap import bootstrap
 from services.sales.domain import opportunity as opp
 from services.sales.entrypoints.http import create_app
 from services.sales.migrations import SALES_STATE as SALES_SQL
@@ -31,7 +32,7 @@ CNPJ = "11.222.333/0001-81"
 @pytest.fixture
 async def sales(schema, pool_factory) -> AsyncIterator[tuple[httpx.AsyncClient, SalesRuntime]]:
     pool = await pool_factory(schema, EVENTSTORE_SQL, SALES_SQL)
-    runtime = SalesRuntime.create(pool)
+    runtime = bootstrap(pool)
     transport = httpx.ASGITransport(app=create_app(runtime))
     async with httpx.AsyncClient(transport=transport, base_url="http://sales") as client:
         yield client, runtime
@@ -295,7 +296,7 @@ async def test_many_concurrent_openings_without_owner_do_not_exhaust_the_pool(sc
     import asyncio
 
     pool = await pool_factory(schema, EVENTSTORE_SQL, SALES_SQL, max_size=4)
-    transport = httpx.ASGITransport(app=create_app(SalesRuntime.create(pool)))
+    transport = httpx.ASGITransport(app=create_app(bootstrap(pool)))
     async with httpx.AsyncClient(transport=transport, base_url="http://sales") as http:
         body = {"customer_id": "c", "title": "t", "amount": {"amount": "1", "currency": "BRL"}}
         responses = await asyncio.wait_for(
@@ -462,13 +463,62 @@ async def test_a_quote_command_waits_for_a_reassignment_in_flight_and_sees_it(sa
                 break
             await asyncio.sleep(0.02)
         assert waiting == 1 and not accept.done()  # the accept waits for the owner
-        state, version = await runtime.load(opp.opportunity, opp.stream_id(deal_id))
-        moved = opp.opportunity.decide(
-            opp.AssignOpportunity(deal_id, "seller-rs-01", "manual"), state
-        )
+        state, version = await runtime.load(opp.decider, opp.stream_id(deal_id))
+        moved = opp.decider.decide(opp.AssignOpportunity(deal_id, "seller-rs-01", "manual"), state)
         await runtime.store.append(opp.stream_id(deal_id), version, moved, connection=conn)
     refused = await accept
     assert refused.status_code == 403, refused.text
     assert refused.json()["type"].endswith("forbidden-team")
     quote = await ok(await http.get(quote_url))
     assert quote["accepted"] is False and quote["version"] == 1  # nothing appended
+
+
+# --- consistency tokens minted by the service --------------------------------------------------
+
+
+async def test_a_command_answers_with_a_consistency_token_naming_its_events(sales):
+    from services.platform.tokens import read_consistency_token
+
+    http, _ = sales
+    body = {"source": "web_form", "name": "Ana Souza", "owner_id": "seller-sp-01"}
+    headers = {"Idempotency-Key": "token-1"}
+    first = await http.post("/leads", json=body, headers=headers)
+    answer = await ok(first, 201)
+    assert answer["event_ids"]  # a capture appends its event
+    assert read_consistency_token(answer["consistency_token"]) == (
+        "/crm/sales",
+        answer["event_ids"],
+    )
+    assert first.headers["x-consistency-token"] == answer["consistency_token"]
+    replay = await http.post("/leads", json=body, headers=headers)
+    assert (await ok(replay, 201))["consistency_token"] == answer["consistency_token"]
+    assert replay.headers["x-consistency-token"] == answer["consistency_token"]
+
+
+# --- the owner's team on the deal's events -------------------------------------------------------
+
+
+async def test_deal_events_carry_the_owners_team_from_the_assignment_rules(sales):
+    http, runtime = sales
+    body = {"customer_id": "c-team", "title": "t", "amount": {"amount": "1", "currency": "BRL"}}
+    deal = await ok(
+        await http.post("/opportunities", json={**body, "owner_id": "seller-sp-01"}), 201
+    )
+    await ok(
+        await http.post(f"/opportunities/{deal['id']}/assign", json={"owner_id": "seller-rs-01"})
+    )
+    by_rules = await ok(await http.post("/opportunities", json=body), 201)
+    rows = await runtime.pool.fetch(
+        "SELECT stream_id, event_type, payload->>'owner_team' AS owner_team, "
+        "payload->>'team' AS team FROM events WHERE stream_id = ANY($1::text[]) "
+        "ORDER BY global_position",
+        [deal["stream_id"], by_rules["stream_id"]],
+    )
+    # config/assignment.json: seller-sp-01 sells in "sudeste", seller-rs-01 in "sul"; a customer
+    # without an address goes to the default team, "inside-sales".
+    assert [(r["stream_id"], r["event_type"], r["owner_team"], r["team"]) for r in rows] == [
+        (deal["stream_id"], "crm.sales.opportunity_opened", "sudeste", None),
+        (deal["stream_id"], "crm.sales.opportunity_assigned", None, "sul"),
+        (by_rules["stream_id"], "crm.sales.opportunity_opened", None, None),
+        (by_rules["stream_id"], "crm.sales.opportunity_assigned", None, "inside-sales"),
+    ]

@@ -1,7 +1,7 @@
 """Given/when/then for deciders: given past events, when a command, then the new events
 (or the business rule it breaks). Pure: no store, no broker.
 
-    given = Spec(opportunity).given
+    given = Spec(opportunity.decider).given
     given(opened()).when(ChangeDealStage(...)).then(moved(...))
     given().when(OpenOpportunity(...)).then_raises(field="amount.amount")
 """

@@ -27,7 +27,7 @@ from services.sales.domain.opportunity import (
     Opportunity,
     ReopenOpportunity,
     decide,
-    opportunity,
+    decider,
 )
 from services.sales.domain.pipeline import DEFAULT_PIPELINE, Pipeline
 from tests.unit.gwt import Spec
@@ -37,7 +37,7 @@ CUSTOMER = "cust-br-00042"
 AMOUNT = Money(amount=Decimal("48500.00"), currency="BRL")
 
 
-given = Spec(opportunity).given
+given = Spec(decider).given
 
 
 def opened(stage: str = "qualification", customer_id: str = CUSTOMER) -> OpportunityOpened:
@@ -192,11 +192,11 @@ def test_winning_needs_no_reason_and_records_the_amount_won() -> None:
 
 
 def test_initial_state_is_a_non_existent_opportunity() -> None:
-    assert opportunity.fold([]) == Opportunity(exists=False)
+    assert decider.fold([]) == Opportunity(exists=False)
 
 
 def test_evolve_folds_the_stage_through_every_change() -> None:
-    state = opportunity.fold(
+    state = decider.fold(
         [
             opened(),
             moved("qualification", "quote_requested"),
@@ -214,7 +214,7 @@ def test_evolve_folds_the_stage_through_every_change() -> None:
 
 
 def test_evolve_takes_the_opening_stage_from_the_event() -> None:
-    assert opportunity.fold([opened(stage="proposal_sent")]).stage == "proposal_sent"
+    assert decider.fold([opened(stage="proposal_sent")]).stage == "proposal_sent"
 
 
 def test_evolve_ignores_events_it_does_not_know() -> None:
@@ -222,8 +222,8 @@ def test_evolve_ignores_events_it_does_not_know() -> None:
         context = "sales"
         event_type = "crm.sales.something_else_for_test"
 
-    before = opportunity.fold([opened()])
-    assert opportunity.evolve(before, SomethingElse()) == before
+    before = decider.fold([opened()])
+    assert decider.evolve(before, SomethingElse()) == before
 
 
 # --- reopening, assignment, pipeline ---------------------------------------------------
@@ -242,7 +242,7 @@ def test_a_closed_deal_reopens_only_explicitly_and_into_an_open_stage() -> None:
     back = OpportunityReopened(
         opportunity_id=OPP_ID, customer_id=CUSTOMER, to_stage="renegotiation"
     )
-    reopened = opportunity.fold([*lost, back])
+    reopened = decider.fold([*lost, back])
     assert reopened.stage == "renegotiation"
 
 

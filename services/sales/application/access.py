@@ -19,9 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
+from services.platform.commands import UnitOfWork
 from services.platform.db import Connection
 from services.platform.decider import DomainError
 from services.sales.application.assignment import AssignmentRules
+from services.sales.application.ports import SalesRecords
+from services.sales.domain import opportunity as opp
 from services.sales.domain.opportunity import Opportunity
 
 SELLER = "seller"
@@ -85,14 +88,37 @@ def check_new_owner(actor: Actor | None, owner_id: str | None, rules: Assignment
         raise _refuse("the new owner is not in your team")
 
 
-async def lock_deal_owner(conn: Connection, opportunity_id: UUID, *, shared: bool) -> None:
-    """Hold the deal's owner still until this transaction ends.
+def deal_owner_lock(opportunity_id: UUID) -> str:
+    """The lock that holds the deal's owner still until the transaction ends.
 
     A reassignment takes it exclusively; a command on one of the deal's quotes takes it
     shared before loading the deal, so it checks the owner it will act under: it waits
     for a reassignment in flight, then sees it. Quote commands do not block each other.
     """
+    return f"deal-owner:{opportunity_id}"
+
+
+async def lock_deal_owner(conn: Connection, opportunity_id: UUID, *, shared: bool) -> None:
+    """``deal_owner_lock`` on PostgreSQL (what ``PostgresSalesRecords.lock`` takes)."""
     function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     await conn.execute(
-        f"SELECT {function}(hashtextextended($1, 0))", f"deal-owner:{opportunity_id}"
+        f"SELECT {function}(hashtextextended($1, 0))", deal_owner_lock(opportunity_id)
     )
+
+
+async def check_deal_in(
+    uow: UnitOfWork,
+    records: SalesRecords,
+    actor: Actor | None,
+    rules: AssignmentRules,
+    opportunity_id: UUID,
+) -> Opportunity:
+    """The deal as it stands in this transaction, its owner held still, checked against
+    the caller's team: for a command on another stream (a quote, an order) of the deal."""
+    check = deal_check(actor, rules)
+    if check is not None:
+        await records.lock(uow.conn, [deal_owner_lock(opportunity_id)], shared=True)
+    deal, _ = await uow.load(opp.decider, opp.stream_id(opportunity_id))
+    if check is not None:
+        check(deal)  # nothing on another team's deal
+    return deal

@@ -1,8 +1,10 @@
 """Assignment rules: territory by country/state, then round-robin among the team's sellers.
 
-The round-robin cursor lives in PostgreSQL and moves in the command's own transaction, so
-concurrent assignments never hand two deals to the same seller by accident and a rolled
-back command does not skip anyone.
+The round-robin cursor is one counter per team in the sales records (``next_turn``, an
+atomic increment), so concurrent assignments never take the same turn. Callers move it on
+a short connection of their own, before the command's transaction (``deals.choose_owner``,
+``leads.prepare_capture``): a command that then fails has still used its turn, so a
+seller's turn may be skipped, which is harmless.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.events.sales import AssignmentRule
-from services.platform.db import Connection
+from services.sales.application.ports import SalesRecords
 from services.sales.domain.opportunity import Assignment
 
 DEFAULT_FILE = Path(__file__).resolve().parents[1] / "config" / "assignment.json"
@@ -79,23 +81,23 @@ class AssignmentRules:
                 return team, True
         return next(t for t in self.teams if t.name == self.default_team), False
 
-    async def choose(self, conn: Connection, country: str | None, state: str | None) -> Assignment:
+    async def choose(
+        self, records: SalesRecords, conn: Any, country: str | None, state: str | None
+    ) -> Assignment:
         team, by_territory = self.team_for(country, state)
-        return await self._next_in(conn, team, "territory" if by_territory else "round_robin")
+        rule: AssignmentRule = "territory" if by_territory else "round_robin"
+        return await self._next_in(records, conn, team, rule)
 
-    async def choose_in_team(self, conn: Connection, team_name: str) -> Assignment:
+    async def choose_in_team(self, records: SalesRecords, conn: Any, team_name: str) -> Assignment:
         """The team's next seller in turn (a deal a sales manager opens for the team)."""
         team = next((t for t in self.teams if t.name == team_name), None)
         if team is None:
             raise ValueError(f"no team {team_name!r}")
-        return await self._next_in(conn, team, "round_robin")
+        return await self._next_in(records, conn, team, "round_robin")
 
-    async def _next_in(self, conn: Connection, team: Team, rule: AssignmentRule) -> Assignment:
-        turn = await conn.fetchval(
-            "INSERT INTO assignment_cursors (team, turns) VALUES ($1, 1) "
-            "ON CONFLICT (team) DO UPDATE SET turns = assignment_cursors.turns + 1 "
-            "RETURNING turns - 1",
-            team.name,
-        )
-        seller = team.sellers[int(turn) % len(team.sellers)]
+    async def _next_in(
+        self, records: SalesRecords, conn: Any, team: Team, rule: AssignmentRule
+    ) -> Assignment:
+        turn = await records.next_turn(conn, team.name)
+        seller = team.sellers[turn % len(team.sellers)]
         return Assignment(seller, rule, team.name)

@@ -11,16 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID, uuid4
 
 from contracts.events.sales import AccountRegistered, ContactRegistered
 from services.platform.commands import UnitOfWork
-from services.platform.db import Connection
 from services.platform.decider import DomainError
 from services.platform.eventstore import WrongExpectedVersion
+from services.sales.application.commands import MergeRecord
+from services.sales.application.ports import SalesRecords
 from services.sales.domain import account, contact, lead
 from services.sales.domain.identity import identity_keys
+
+if TYPE_CHECKING:
+    from services.sales.application.runtime import SalesRuntime
 
 RecordKind = Literal["account", "contact"]
 
@@ -37,24 +41,20 @@ def _keys(kind: RecordKind, event: AccountRegistered | ContactRegistered) -> lis
     return [f"{kind}:{k}" for k in keys]
 
 
-async def find_duplicate(conn: Connection, keys: Sequence[str]) -> dict[str, Any] | None:
-    if not keys:
-        return None
-    rows = await conn.fetch(
-        "SELECT key, kind, record_id, customer_id FROM identity_keys WHERE key = ANY($1::text[]) "
-        "ORDER BY key",
-        list(keys),
-    )
+async def find_duplicate(
+    records: SalesRecords, conn: Any, keys: Sequence[str]
+) -> dict[str, Any] | None:
+    rows = await records.claimed(conn, keys)
     if not rows:
         return None
     # Tax id before e-mail before phone (key order): the strongest identity decides.
     first = rows[0]
-    rows = [r for r in rows if r["record_id"] == first["record_id"]]
+    rows = [r for r in rows if r.record_id == first.record_id]
     return {
-        "id": str(first["record_id"]),
-        "customer_id": first["customer_id"],
+        "id": str(first.record_id),
+        "customer_id": first.customer_id,
         "duplicate": True,
-        "matched_on": sorted(r["key"].split(":", 1)[1] for r in rows),
+        "matched_on": sorted(r.key.split(":", 1)[1] for r in rows),
     }
 
 
@@ -65,24 +65,27 @@ async def _existing(uow: UnitOfWork, duplicate: dict[str, Any], stream: str) -> 
 
 
 async def claim(
-    conn: Connection, keys: Sequence[str], kind: RecordKind, record_id: UUID, customer_id: str
+    records: SalesRecords,
+    conn: Any,
+    keys: Sequence[str],
+    kind: RecordKind,
+    record_id: UUID,
+    customer_id: str,
 ) -> None:
     # A fixed order: two registrations sharing identities never wait on each other in a cycle.
     for key in sorted(keys):
-        taken = await conn.fetchval(
-            "INSERT INTO identity_keys (key, kind, record_id, customer_id) VALUES ($1, $2, $3, $4) "
-            "ON CONFLICT (key) DO NOTHING RETURNING false",
-            key,
-            kind,
-            record_id,
-            customer_id,
-        )
-        if taken is None:
+        if not await records.claim(conn, key, kind, record_id, customer_id):
             raise IdentityTaken(key)
 
 
 async def _register(
-    uow: UnitOfWork, kind: RecordKind, decider: Any, stream: str, record_id: UUID, command: Any
+    uow: UnitOfWork,
+    records: SalesRecords,
+    kind: RecordKind,
+    decider: Any,
+    stream: str,
+    record_id: UUID,
+    command: Any,
 ) -> dict[str, Any]:
     """Decide a registration; answer the existing record when an identity matches one."""
     state, version = await uow.load(decider, stream)
@@ -90,22 +93,28 @@ async def _register(
     registered = events[0]
     assert isinstance(registered, AccountRegistered | ContactRegistered)
     keys = _keys(kind, registered)
-    duplicate = await find_duplicate(uow.conn, keys)
+    duplicate = await find_duplicate(records, uow.conn, keys)
     if duplicate is not None:
         module = account if kind == "account" else contact
         return await _existing(uow, duplicate, module.stream_id(UUID(duplicate["id"])))
     result = await uow.append(stream, version, events)
-    await claim(uow.conn, keys, kind, record_id, registered.customer_id)
+    await claim(records, uow.conn, keys, kind, record_id, registered.customer_id)
     return {"id": str(record_id), "customer_id": registered.customer_id,
             "duplicate": False, **result.as_json()}  # fmt: skip
 
 
-async def register_account(uow: UnitOfWork, command: account.RegisterAccount) -> dict[str, Any]:
+async def register_account(
+    uow: UnitOfWork, records: SalesRecords, command: account.RegisterAccount
+) -> dict[str, Any]:
     stream = account.stream_id(command.account_id)
-    return await _register(uow, "account", account.decider, stream, command.account_id, command)
+    return await _register(
+        uow, records, "account", account.decider, stream, command.account_id, command
+    )
 
 
-async def register_contact(uow: UnitOfWork, command: contact.RegisterContact) -> dict[str, Any]:
+async def register_contact(
+    uow: UnitOfWork, records: SalesRecords, command: contact.RegisterContact
+) -> dict[str, Any]:
     if command.account_id is not None:
         linked, _ = await uow.load(account.decider, account.stream_id(command.account_id))
         if not linked.exists:
@@ -114,11 +123,14 @@ async def register_contact(uow: UnitOfWork, command: contact.RegisterContact) ->
             # Link to the record that survived, never to a merged one.
             command = replace(command, account_id=linked.merged_into)
     stream = contact.stream_id(command.contact_id)
-    return await _register(uow, "contact", contact.decider, stream, command.contact_id, command)
+    return await _register(
+        uow, records, "contact", contact.decider, stream, command.contact_id, command
+    )
 
 
 async def merge(
     uow: UnitOfWork,
+    records: SalesRecords,
     kind: RecordKind,
     merged_id: UUID,
     survivor_id: UUID,
@@ -129,11 +141,7 @@ async def merge(
     streams = sorted([module.stream_id(merged_id), module.stream_id(survivor_id)])  # type: ignore[attr-defined]
     # Two merges touching the same records (A into B while B into A) must not both pass
     # their checks: take both records' locks, in a fixed order, before reading them.
-    await uow.conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended(s, 0)) FROM unnest($1::text[]) AS s "
-        "ORDER BY s",
-        streams,
-    )
+    await records.lock(uow.conn, streams)
     survivor, _ = await uow.load(module.decider, module.stream_id(survivor_id))  # type: ignore[attr-defined]
     if not survivor.exists:
         raise DomainError(f"no such {kind}", field="survivor_id", code="not-found")
@@ -146,12 +154,7 @@ async def merge(
     command = module.MergeInto(merged_id, survivor_id, survivor.customer_id, reason, merged_by)  # type: ignore[attr-defined]
     result = await uow.execute(module.decider, module.stream_id(merged_id), command)  # type: ignore[attr-defined]
     # The survivor now answers to every identity the merged record had.
-    await uow.conn.execute(
-        "UPDATE identity_keys SET record_id = $1, customer_id = $2 WHERE record_id = $3",
-        survivor_id,
-        survivor.customer_id,
-        merged_id,
-    )
+    await records.hand_over(uow.conn, merged_id, survivor_id, survivor.customer_id)
     return {"id": str(merged_id), "survivor_id": str(survivor_id),
             "customer_id": survivor.customer_id, **result.as_json()}  # fmt: skip
 
@@ -166,6 +169,7 @@ def _split_name(name: str, limit: int = 120) -> tuple[str, str]:
 
 async def convert_lead(
     uow: UnitOfWork,
+    records: SalesRecords,
     lead_id: UUID,
     open_opportunity: Any | None,
 ) -> dict[str, Any]:
@@ -177,7 +181,7 @@ async def convert_lead(
     lead_stream = lead.stream_id(lead_id)
     state, lead_version = await uow.load(lead.decider, lead_stream)
     keys = identity_keys(tax_id=None, emails=state.emails, phones=state.phones)
-    existing = await find_duplicate(uow.conn, [f"contact:{k}" for k in keys])
+    existing = await find_duplicate(records, uow.conn, [f"contact:{k}" for k in keys])
     opportunity_id = uuid4() if open_opportunity is not None else None
     created: dict[str, Any] = {}
     if existing is not None:
@@ -201,6 +205,7 @@ async def convert_lead(
         if account_id is not None:
             created["account"] = await register_account(
                 uow,
+                records,
                 account.RegisterAccount(
                     account_id, state.company or state.name, address=state.address,
                     owner_id=state.owner_id,
@@ -209,6 +214,7 @@ async def convert_lead(
         first, last = _split_name(state.name)
         created["contact"] = await register_contact(
             uow,
+            records,
             contact.RegisterContact(
                 contact_id, first, last, account_id=account_id, emails=state.emails,
                 phones=state.phones, address=state.address, owner_id=state.owner_id,
@@ -224,3 +230,28 @@ async def convert_lead(
 
 def _str(value: UUID | None) -> str | None:
     return None if value is None else str(value)
+
+
+# The handlers of the command table (see ``handlers``).
+async def handle_register_account(
+    uow: UnitOfWork, command: account.RegisterAccount, deps: SalesRuntime
+) -> dict[str, Any]:
+    return await register_account(uow, deps.records, command)
+
+
+async def handle_register_contact(
+    uow: UnitOfWork, command: contact.RegisterContact, deps: SalesRuntime
+) -> dict[str, Any]:
+    return await register_contact(uow, deps.records, command)
+
+
+async def handle_merge(uow: UnitOfWork, command: MergeRecord, deps: SalesRuntime) -> dict[str, Any]:
+    return await merge(
+        uow,
+        deps.records,
+        command.kind,
+        command.merged_id,
+        command.survivor_id,
+        command.reason,
+        command.merged_by,
+    )

@@ -1,9 +1,10 @@
-"""What the sales service's entry points share: pool, command handler, configuration."""
+"""What the sales service's entry points share: pool, command handler, configuration.
+
+Built by ``services.sales.bootstrap`` (the one place that reads settings and files)."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
 
@@ -15,6 +16,7 @@ from services.platform.eventstore import EventStore
 from services.sales.adapters.proposal_pdf import ProposalTemplate, render_proposal
 from services.sales.application.assignment import AssignmentRules
 from services.sales.application.deals import registration
+from services.sales.application.ports import SalesRecords
 from services.sales.domain.pipeline import Pipeline
 from services.sales.domain.pricing import Catalogue
 from services.sales.domain.quote import Quote
@@ -26,22 +28,24 @@ SOURCE = "/crm/sales"
 
 @dataclass
 class SalesRuntime:
-    pool: asyncpg.Pool
+    pool: asyncpg.Pool | None
+    """None for a runtime in memory (``bootstrap_in_memory``)."""
     commands: CommandHandler
     store: EventStore
-    rules: AssignmentRules = field(default_factory=AssignmentRules.load)
-    catalogue: Catalogue = field(default_factory=Catalogue.load)
-    pipeline: Pipeline = field(default_factory=Pipeline.load)
+    records: SalesRecords
+    rules: AssignmentRules
+    catalogue: Catalogue
+    pipeline: Pipeline
+    approval_threshold_percent: Decimal
+    """Discounts above this percentage need an approval before the quote can be sent."""
     proposal_template: ProposalTemplate | None = None
-    # Discounts above this percentage need an approval before the quote can be sent.
-    approval_threshold_percent: Decimal = field(
-        default_factory=lambda: Decimal(os.environ.get("CRM_SALES_APPROVAL_THRESHOLD", "15"))
-    )
 
     @classmethod
     def create(cls, pool: asyncpg.Pool) -> SalesRuntime:
-        store = EventStore(pool, SOURCE)
-        return cls(pool=pool, commands=CommandHandler(store, pool), store=store)
+        """``bootstrap(pool)``: the runtime as the environment and config files say."""
+        from services.sales.bootstrap import bootstrap  # the composition root imports us
+
+        return bootstrap(pool)
 
     async def load(self, decider: Decider[C, S], stream_id: str) -> tuple[S, int]:
         """Current state and version of a stream (read-your-writes: the store itself)."""
@@ -51,7 +55,7 @@ class SalesRuntime:
 
     async def customer_name(self, customer_id: str) -> str:
         """The name a proposal is addressed to: the account's, else the contact's."""
-        data = await registration(self.pool, customer_id, ("account", "contact"))
+        data = await registration(self.records, None, customer_id, ("account", "contact"))
         if data is None:
             return customer_id
         if "name" in data:

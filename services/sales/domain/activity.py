@@ -23,6 +23,7 @@ from contracts.events.sales import (
 )
 from contracts.registry import DomainEvent
 from services.platform.decider import Decider, DomainError
+from services.sales.domain.identity import TextCodes, optional_text, required_text
 
 FollowUpChannel = Literal["email", "messaging", "in_app"]
 
@@ -234,21 +235,13 @@ def _aware_utc(moment: object, field: str) -> datetime:
         raise DomainError("date and time out of range", field=field, code="invalid") from None
 
 
+# An activity's refusals name what is wrong with the text (its problem types since v1).
+_CODES = TextCodes(blank="required", too_long="too-long", not_text="invalid")
+
+
 def _required_text(value: object, field: str, max_length: int) -> str:
-    text = value.strip() if isinstance(value, str) else ""
-    if not text:
-        raise DomainError(f"{field} is required", field=field, code="required")
-    if len(text) > max_length:
-        raise DomainError(f"{field} exceeds {max_length} characters", field=field, code="too-long")
-    return text
+    return required_text(value, field=field, max_length=max_length, codes=_CODES)
 
 
 def _optional_text(value: object, field: str, max_length: int) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise DomainError(f"{field} must be text", field=field, code="invalid")
-    text = value.strip()
-    if len(text) > max_length:
-        raise DomainError(f"{field} exceeds {max_length} characters", field=field, code="too-long")
-    return text or None
+    return optional_text(value, field=field, max_length=max_length, codes=_CODES)

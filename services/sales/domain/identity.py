@@ -10,6 +10,7 @@ share: the keys for duplicate detection, text checks and the merge rule. Pure: n
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 from uuid import UUID
 
@@ -205,23 +206,44 @@ def identity_keys(
 # --- shared by the account and contact deciders --------------------------------------
 
 
-def required_text(value: str, *, field: str, max_length: int) -> str:
-    """``value`` stripped; refused if blank or longer than the contract allows."""
+@dataclass(frozen=True)
+class TextCodes:
+    """The problem codes a text check refuses with (each aggregate keeps its own)."""
+
+    blank: str = "rule-violated"
+    too_long: str = "rule-violated"
+    not_text: str = "invalid"
+
+
+def required_text(
+    value: object, *, field: str, max_length: int, codes: TextCodes = TextCodes()
+) -> str:
+    """``value`` stripped; refused if not text, blank or longer than the contract allows."""
+    if not isinstance(value, str):
+        raise DomainError(f"{field} must be text", field=field, code=codes.not_text)
     text = value.strip()
     if not text:
-        raise DomainError(f"{field} must not be blank", field=field)
-    if len(text) > max_length:
-        raise DomainError(f"{field} is longer than {max_length} characters", field=field)
-    return text
+        raise DomainError(f"{field} must not be blank", field=field, code=codes.blank)
+    return _within(text, field, max_length, codes)
 
 
-def optional_text(value: str | None, *, field: str, max_length: int) -> str | None:
-    """``value`` stripped, ``None`` if absent or blank; refused if too long."""
-    text = (value or "").strip()
-    if not text:
+def optional_text(
+    value: object, *, field: str, max_length: int, codes: TextCodes = TextCodes()
+) -> str | None:
+    """``value`` stripped, ``None`` if absent or blank; refused if not text or too long."""
+    if value is None:
         return None
+    if not isinstance(value, str):
+        raise DomainError(f"{field} must be text", field=field, code=codes.not_text)
+    text = value.strip()
+    return _within(text, field, max_length, codes) if text else None
+
+
+def _within(text: str, field: str, max_length: int, codes: TextCodes) -> str:
     if len(text) > max_length:
-        raise DomainError(f"{field} is longer than {max_length} characters", field=field)
+        raise DomainError(
+            f"{field} is longer than {max_length} characters", field=field, code=codes.too_long
+        )
     return text
 
 

@@ -45,6 +45,8 @@ class OpenOpportunity:
     assignment: Assignment | None = None
     """Where no owner is given, the assignment rules' choice (application layer)."""
     pipeline: Pipeline = field(default=DEFAULT_PIPELINE, compare=False)
+    owner_team: str | None = None
+    """The team of ``owner_id`` (application layer, from the assignment rules)."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,7 @@ def _open(command: OpenOpportunity, state: Opportunity) -> Sequence[DomainEvent]
             expected_close=command.expected_close,
             lead_id=command.lead_id,
             probability=command.pipeline.probability(stage),
+            owner_team=command.owner_team if command.owner_id is not None else None,
         )
     ]
     if command.owner_id is None and command.assignment is not None:
@@ -231,7 +234,7 @@ def evolve(state: Opportunity, event: DomainEvent) -> Opportunity:
     return state
 
 
-opportunity = Decider(decide=decide, evolve=evolve, initial_state=Opportunity())
+decider = Decider(decide=decide, evolve=evolve, initial_state=Opportunity())
 
 
 def stream_id(opportunity_id: UUID) -> str:

@@ -124,6 +124,18 @@ def test_invalid_activity_input_names_its_field(overrides: dict[str, Any], field
     given_activity().when(log(**overrides)).then_raises(field=field)
 
 
+@pytest.mark.parametrize(
+    ("overrides", "code"),
+    [({"subject": "  "}, "required"), ({"notes": "x" * 10001}, "too-long")],
+)
+def test_an_activitys_text_refusals_keep_their_problem_codes(
+    overrides: dict[str, Any], code: str
+) -> None:
+    # The problem type an HTTP client sees (…/problems/<code>); the shared text checks of
+    # domain/identity.py must not turn them into the generic rule-violated.
+    given_activity().when(log(**overrides)).then_raises(field=next(iter(overrides)), code=code)
+
+
 def test_evolve_marks_the_activity_as_existing() -> None:
     state = activity_decider.fold([logged()])
     assert (state.exists, state.customer_id, state.kind) == (True, CUSTOMER, "call")
