@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from bench import backbone, gateway, projections, sales
+from bench import backbone, faults, gateway, projections, sales
 from bench.common import endpoints, machine, write_result
 
 BENCHMARKS = {
@@ -18,6 +18,7 @@ BENCHMARKS = {
     "search": projections.bench_search,
     "timeline_page": projections.bench_timeline_page,
     "gateway": gateway.bench_gateway,
+    "faults": faults.bench_faults,
 }
 
 

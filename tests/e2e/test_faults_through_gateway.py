@@ -18,14 +18,14 @@ import asyncpg
 import orjson
 import pytest
 
-from bench.workload import Tally, run_clients
-from contracts.topics import SALES
-from tests.e2e.fault_system import (
+from bench.fault_system import (
     PROCESSES,
     FaultSystem,
     start_fault_system,
     stop_fault_system,
 )
+from bench.workload import Tally, run_clients
+from contracts.topics import SALES
 from tests.kafka_helpers import read_topic
 
 pytestmark = pytest.mark.e2e
