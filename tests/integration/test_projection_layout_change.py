@@ -14,8 +14,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from projections.registry import timeline
-from services.platform import projection
-from services.platform.projection import ProjectionSpec, live_version, run_live
+from services.platform.projection import ProjectionSpec, live_version, replaying, run_live
 from tests.integration.test_projection_rebuild import purchase, wait_rows
 from tests.kafka_helpers import publish
 
@@ -77,14 +76,14 @@ async def test_the_live_version_keeps_consuming_while_a_new_layout_rebuilds(
 ):
     old, new = releases
     name, [topic] = old.name, old.topics
-    real_replay, replay_may_finish = projection.replay, asyncio.Event()
+    real_replay, replay_may_finish = replaying.replay, asyncio.Event()
 
     async def gated_replay(*args, **kwargs):  # holds the rebuild open while we look
         await real_replay(*args, **kwargs)
         await replay_may_finish.wait()
         await real_replay(*args, **kwargs)  # and catches up with what came meanwhile
 
-    monkeypatch.setattr(projection, "replay", gated_replay)
+    monkeypatch.setattr(replaying, "replay", gated_replay)
     old_stop, new_stop = asyncio.Event(), asyncio.Event()
     old_release = asyncio.create_task(
         run_live(infra.kafka_bootstrap, infra.database_url, old, old_stop, poll=0.3)

@@ -19,9 +19,8 @@ from contracts.envelope import CloudEvent
 from contracts.events.sales import PurchaseMade
 from contracts.money import Money
 from projections.registry import timeline
-from services.platform import projection
 from services.platform.kafka import stop_consumer, topic_partitions
-from services.platform.projection import ProjectionSpec, live_version, rebuild, run_live
+from services.platform.projection import ProjectionSpec, live_version, rebuild, replaying, run_live
 from tests.kafka_helpers import publish, read_topic
 
 pytestmark = pytest.mark.integration
@@ -132,8 +131,8 @@ async def test_rebuild_replays_in_batches_dead_letters_poison_and_applies_duplic
     pipeline turns many times: a record that is not an event goes to the dead-letter
     topic, an event on the topic twice gives one row, and the group's committed offsets
     end at the topic's end."""
-    monkeypatch.setattr(projection, "REPLAY_BATCH", 7)
-    monkeypatch.setattr(projection, "REPLAY_PARSE_CHUNK", 3)
+    monkeypatch.setattr(replaying, "REPLAY_BATCH", 7)
+    monkeypatch.setattr(replaying, "REPLAY_PARSE_CHUNK", 3)
     name, [topic] = spec.name, spec.topics
     events = [purchase(f"c-{i % 3}", i) for i in range(40)]
     await publish(infra.kafka_bootstrap, topic, [*events[:20], b"{not json", events[4]])
