@@ -53,6 +53,9 @@ class Context:
     """File name under ``contracts/http/``: the OpenAPI document of its API."""
     path_prefix: str = "/v1"
     """Where the gateway serves the contract's paths."""
+    http_app: str = ""
+    """``module:factory`` of the API's FastAPI app: ``make schemas`` generates the HTTP
+    contract from it (a name, not an import: contracts import no service)."""
     processes: tuple[Process, ...] = field(default=())
 
     @property
@@ -76,6 +79,7 @@ SALES_CONTEXT = Context(
     url_setting="CRM_GATEWAY_SALES_URL",
     default_url="http://127.0.0.1:8101",
     http_contract="sales.v1.json",
+    http_app="services.sales.entrypoints.http:create_app",
     processes=(
         Process("sales-api", "api", ("services.sales", "api"), 8101, port_setting="CRM_SALES_PORT"),
         Process("sales-relay", "relay", ("services.sales", "relay"), 9101),
