@@ -4,7 +4,8 @@
   forwarded to the services (which put it on the events) and returned;
 - request size limit: 413 before the body is read when ``Content-Length`` says so, and
   while reading when it does not;
-- rate limits: a token bucket per authenticated client (see ``RateLimiter``).
+- rate limits: a token bucket per authenticated client (see ``RateLimiter``);
+- content type: a body must be JSON (415 otherwise).
 """
 
 from __future__ import annotations
@@ -218,3 +219,30 @@ class ProblemCORSMiddleware(CORSMiddleware):
             if name in response.headers:
                 refused.headers[name] = response.headers[name]
         return refused
+
+
+_JSON_TYPES = ("application/json", "application/cloudevents+json")
+
+
+class ContentTypeMiddleware:
+    """A request with a body must say it is JSON: 415 otherwise, never a guess."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
+            headers = dict(scope["headers"])
+            has_body = headers.get(b"content-length", b"0") != b"0" or (
+                b"transfer-encoding" in headers
+            )
+            raw_type = headers.get(b"content-type", b"").decode("latin-1")
+            ctype = raw_type.split(";")[0].strip().lower()
+            if has_body and not (ctype in _JSON_TYPES or ctype.endswith("+json")):
+                await send_problem(
+                    send, 415, "Unsupported media type",
+                    f"send JSON (application/json), not {ctype or 'no content type'}",
+                    "unsupported-media-type",
+                )  # fmt: skip
+                return
+        await self.app(scope, receive, send)

@@ -10,6 +10,7 @@ the timeline recorded (opened with an owner, or assigned); a deal without one is
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -18,6 +19,12 @@ from services.gateway.auth import Principal
 from services.platform.db import Connection
 from services.sales.application.access import Actor, may_touch_deal
 from services.sales.application.assignment import AssignmentRules
+
+
+@functools.cache
+def _rules() -> AssignmentRules:
+    return AssignmentRules.load()
+
 
 OWNER_EVENTS = ["crm.sales.opportunity_opened", "crm.sales.opportunity_assigned"]
 
@@ -33,9 +40,9 @@ ORDER BY deal, occurred_at DESC, sort_key DESC
 
 
 class DealScope:
-    def __init__(self, principal: Principal, rules: AssignmentRules) -> None:
+    def __init__(self, principal: Principal) -> None:
         self.actor = Actor(principal.subject, principal.role, principal.team)
-        self.rules = rules
+        self.rules = _rules()
 
     @property
     def active(self) -> bool:
