@@ -32,7 +32,7 @@ EXTERNAL_CONTEXT = "external"
 ENTRY_COLUMNS = (
     "event_source, event_id, customer_id, named_customer_id, occurred_at, context, origin, "
     "channel, event_type, summary, actor, links, stream_id, stream_version, correlation_id, "
-    "payload, projected_at"
+    "payload, deal_owner, deal_team, projected_at"
 )
 """What a reader gets of an entry (``entry_from_row`` turns a row of them into JSON)."""
 _COLUMNS = ENTRY_COLUMNS + ", sort_key"

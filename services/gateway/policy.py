@@ -7,9 +7,9 @@ enforces it for every route and it is tested route by route; a route missing fro
 refused to everyone, and a test fails if any route of the API is missing.
 
 Deals are further scoped by team: a seller works on their own deals and their team's,
-a sales manager on their team's. The gateway forwards who is calling and the sales
-service applies that rule to the deal as loaded in the command's own transaction
-(``services.sales.application.access``).
+a sales manager on their team's. The gateway forwards who is calling and the service
+that owns deals applies that rule to commands; the gateway applies it to the reads
+(``services.gateway.scope``), from the owner and team the read models carry.
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ ROLES: tuple[str, ...] = (
     INTEGRATION,
     ADMIN,
 )
+
+SCOPED_ROLES = frozenset({SELLER, SALES_MANAGER})
+"""Roles that see only some deals (their own, their team's)."""
 
 ROLE_DESCRIPTIONS = {
     SELLER: "works their own and their team's deals; registers customers, logs activities",

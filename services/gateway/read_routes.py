@@ -45,6 +45,8 @@ class TimelineEntry(BaseModel):
     stream_version: int | None = None
     correlation_id: str | None = None
     payload: dict[str, Any]
+    deal_owner: str | None = Field(None, description="Owner of the linked deal, if any")
+    deal_team: str | None = Field(None, description="Team of the linked deal, if any")
     projected_at: datetime
 
 
@@ -120,8 +122,7 @@ async def customer_360(
         profile = await _read_model(get_profile(conn, customer_id))
         if profile is None:
             raise GatewayProblem(404, "Not found", f"no customer {customer_id!r}", "not-found")
-        scope = DealScope(principal)
-        return await _read_model(scope.profile(conn, profile))
+        return DealScope(principal).profile(profile)
 
 
 @reads_router.get("/customers/{customer_id}/timeline", response_model=TimelinePage,
@@ -159,7 +160,7 @@ async def customer_timeline(
             raise GatewayProblem(422, "Invalid request", str(exc), "validation") from None
         # Entries of another team's deals are left out for sellers and managers; the
         # cursor still stands where the page ended, so paging goes on.
-        entries = await DealScope(principal).entries(conn, whose, found.entries)
+        entries = DealScope(principal).entries(found.entries)
     return {
         "customer_id": whose,
         "entries": entries,
@@ -204,7 +205,7 @@ async def customer_timeline_stream(
     scope = DealScope(principal)
 
     async def visible(conn: Any, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return await scope.entries(conn, whose, entries)
+        return scope.entries(entries)
 
     async def counted() -> AsyncIterator[bytes]:
         runtime.streams[client] = runtime.streams.get(client, 0) + 1
@@ -237,6 +238,13 @@ async def search_customers(
     """Find customers: exact identifiers first, then names tolerant of accents and typos."""
     async with read_connection(request) as conn:
         hits = await _read_model(search(conn, q, limit=limit))
+        scope = DealScope(principal)
+        if scope.active:
+            # a hit's stage may come from a deal the caller may not see
+            for hit in hits:
+                profile = await _read_model(get_profile(conn, hit["customer_id"]))
+                if profile is not None:
+                    hit["lifecycle"] = scope.profile(profile)["lifecycle"]
     return {"hits": hits}
 
 
