@@ -266,3 +266,7 @@ async def _read_model(read: Awaitable[Any]) -> Any:
         return await read
     except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):
         raise unavailable("the read model (projection not built yet)", 2) from None
+    except asyncpg.UndefinedColumnError:
+        # the live version is of an older layout: its successor is being rebuilt, and
+        # without the new columns (a deal's team) no read could be filtered correctly
+        raise unavailable("the read model (being rebuilt to a new layout)", 5) from None
