@@ -88,9 +88,10 @@ def create_app(
         responses={
             **COMMON_RESPONSES,
             400: problem_answer("Malformed JSON"),
-            413: problem_answer("Too many events or too large a body"),
+            413: problem_answer("Too large a body"),
             415: problem_answer("Not JSON"),
-            422: problem_answer("A single event that does not match its contract"),
+            422: problem_answer("A single event that does not match its contract, an empty "
+                                "batch, or more events than a batch may hold"),
             503: problem_answer("The event backbone did not acknowledge; re-send"),
         },
     )  # fmt: skip

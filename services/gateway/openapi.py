@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from contracts.http_contracts import operations
+from services.gateway.middleware import CORRELATION_PATTERN
 from services.gateway.plugged import Plugged
 
 
@@ -31,14 +32,22 @@ SECURITY_SCHEMES = {
                "description": "Other systems: `crm_<id>_<secret>` (`crm auth api-key`); "
                "`Authorization: ApiKey <key>` works too"},
 }  # fmt: skip
+_BAD_CORRELATION = problem_answer("Malformed JSON, or an unusable X-Correlation-Id")
 _GATEWAY_ANSWERS = {
     "413": problem_answer("The body is larger than the gateway accepts"),
     "415": problem_answer("The body is not JSON"),
 }
 _IF_MATCH = {
     "name": "If-Match", "in": "header", "required": False,
-    "description": "The record's version you read: a stale one answers 409",
-    "schema": {"type": "string", "maxLength": 20, "examples": ["3"]},
+    "description": "The record's version you read (`3`, or as an ETag `\"3\"`): a stale "
+    "one answers 409",
+    "schema": {"type": "string", "pattern": '^"*(W/"*)?[0-9]+"*$', "examples": ["3"]},
+}  # fmt: skip
+_CORRELATION = {
+    "name": "X-Correlation-Id", "in": "header", "required": False,
+    "description": "Your id for this request, carried onto the events it causes and "
+    "returned; made up when absent. An unusable one is refused (400)",
+    "schema": {"type": "string", "pattern": CORRELATION_PATTERN},
 }  # fmt: skip
 
 
@@ -92,6 +101,12 @@ def describe_security(document: dict[str, Any]) -> None:
             continue
         for method, operation in item.items():
             operation["security"] = [{"bearer": []}, {"apiKey": []}]
+            # the gateway's own rule for the header, whatever a service says of it
+            parameters = [
+                p for p in operation.get("parameters", []) if p.get("name") != "X-Correlation-Id"
+            ]
+            operation["parameters"] = [*parameters, _CORRELATION]
+            operation["responses"].setdefault("400", _BAD_CORRELATION)
             if method == "post":
                 for status, answer in _GATEWAY_ANSWERS.items():
                     operation["responses"].setdefault(status, answer)

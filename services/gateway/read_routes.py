@@ -267,6 +267,6 @@ async def _read_model(read: Awaitable[Any]) -> Any:
     except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):
         raise unavailable("the read model (projection not built yet)", 2) from None
     except asyncpg.UndefinedColumnError:
-        # the live version is of an older layout: its successor is being rebuilt, and
-        # without the new columns (a deal's team) no read could be filtered correctly
+        # a live version of a layout this gateway does not know (the timeline's own
+        # queries read the previous one): it is being rebuilt
         raise unavailable("the read model (being rebuilt to a new layout)", 5) from None
