@@ -113,12 +113,7 @@ def create_app(
     if runtime is not None:
         app.state.gateway = runtime
     routes = [
-        Route(
-            op,
-            entry.base_url(settings.upstreams, environ),
-            entry.context.path_prefix,
-            entry.context.source,
-        )
+        Route(op, entry.base_url(settings.upstreams, environ), entry.context.path_prefix)
         for entry in plugged
         for op in entry.operations
     ]

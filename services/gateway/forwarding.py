@@ -25,7 +25,6 @@ from services.gateway.middleware import send_problem
 from services.gateway.plugged import Operation
 from services.gateway.runtime import GatewayRuntime
 from services.platform.logging import get_logger
-from services.platform.tokens import make_consistency_token
 
 log = get_logger(__name__)
 
@@ -68,7 +67,6 @@ class Route:
     operation: Operation
     base_url: str
     prefix: str
-    source: str
 
 
 @dataclass(frozen=True)
@@ -124,17 +122,11 @@ async def forward(
         TOKEN_HEADER not in out_headers
         and 200 <= status < 300
         and media_type.startswith("application/json")
-        and b"event_ids" in content
+        and b"consistency_token" in content
     ):
         answer = orjson.loads(content)
-        if isinstance(answer, dict) and isinstance(answer.get("event_ids"), list):
-            token = answer.get("consistency_token")
-            if not isinstance(token, str):
-                # TRANSITIONAL, until every service mints its own: the catalogue names
-                # the context's event source, so no service code is needed here.
-                token = make_consistency_token(route.source, answer["event_ids"])
-                answer["consistency_token"] = token
-                content = orjson.dumps(answer)
+        token = answer.get("consistency_token") if isinstance(answer, dict) else None
+        if isinstance(token, str):
             out_headers[TOKEN_HEADER] = token  # the same token, where a proxy can see it
     return Upstream(status, out_headers, content, media_type)
 

@@ -42,7 +42,11 @@ PROBE = Context(
     http_contract="probe.v1.json",
     path_prefix="/v1/probe",
 )
-ROLES = {"POST /notes": ["admin", "seller"], "GET /notes/{note_id}": ["admin", "analyst"]}
+ROLES = {
+    "POST /notes": ["admin", "seller"],
+    "GET /notes/{note_id}": ["admin", "analyst"],
+    "POST /drafts": ["admin"],
+}
 
 
 class NoteBody(BaseModel):
@@ -66,6 +70,11 @@ def probe_app() -> FastAPI:
         notes[note] = body.text
         token = make_consistency_token(PROBE.source, [event])
         return {"id": note, "event_ids": [event], "consistency_token": token}
+
+    @app.post("/drafts", status_code=201)
+    async def write_draft(body: NoteBody) -> Any:
+        # a command answer without a token: the gateway must not make one up
+        return {"id": str(uuid.uuid4()), "event_ids": [str(uuid.uuid4())]}
 
     @app.get("/notes/{note_id}", responses={404: {"description": "no such note"}})
     async def read_note(note_id: str) -> Any:
@@ -164,6 +173,9 @@ async def test_a_plugged_contexts_problems_pass_through_and_its_absence_is_a_503
         headers = bearer(gw["keys"], "admin")
         missing = await http.get("/v1/probe/notes/nope", headers=headers)
         assert missing.status_code == 404 and missing.json()["type"] == "urn:probe:no-note"
+        draft = await http.post("/v1/probe/drafts", json={"text": "x"}, headers=headers)
+        assert draft.status_code == 201 and "consistency_token" not in draft.json()
+        assert "x-consistency-token" not in draft.headers  # tokens are the services' own
         invalid = await http.post("/v1/probe/notes", json={"text": ""}, headers=headers)
         assert invalid.status_code == 422
         assert invalid.headers["content-type"] == "application/problem+json"
