@@ -74,6 +74,7 @@ bench: infra-up
 
 schemas: install
 	$(BIN)/python -m contracts.schema_files
+	$(BIN)/python -m deploy.http_contracts
 
 clean: infra-down
 	rm -rf .local $(VENV) .pytest_cache .mypy_cache .ruff_cache

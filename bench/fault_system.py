@@ -48,9 +48,10 @@ class FaultSystem:
     supervisor: subprocess.Popen[bytes]
     pg_data_dir: Path
 
-    def token(self) -> str:
+    def tokens(self, clients: int) -> list[str]:
+        """One admin token per client, each its own caller."""
         ring = KeyRing({"fault": SIGNING_KEY}, "fault")
-        return ring.issue("fault-admin", "admin", ttl_seconds=3600)
+        return [ring.issue(f"fault-admin-{n}", "admin", ttl_seconds=3600) for n in range(clients)]
 
     def pid(self, name: str) -> int:
         return int((self.state / "run" / f"{name}.pid").read_text())

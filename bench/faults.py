@@ -28,7 +28,7 @@ async def _phase(system: FaultSystem, restart_postgres: bool) -> tuple[Tally, fl
     """One phase's tally, its length in seconds, and how long PostgreSQL was down."""
     tally, stop = Tally(), asyncio.Event()
     started = time.monotonic()
-    clients = asyncio.create_task(run_clients(system.gateway, system.token(), stop, CLIENTS, tally))
+    clients = asyncio.create_task(run_clients(system.gateway, system.tokens(CLIENTS), stop, tally))
     down_for = 0.0
     if restart_postgres:
         await asyncio.sleep(PHASE_SECONDS / 3)

@@ -1,11 +1,12 @@
 """A command workload through the gateway that keeps going through faults.
 
-Each client captures leads (one command, one event, one timeline entry each) with its
-own ``Idempotency-Key``, and every third command also reads (a timeline, a search). A
-command answered 5xx, or whose connection broke, is sent again with the same key, as a
-careful client would (after ``Retry-After`` when given): so every command ends
-acknowledged exactly once. Every answer's status is counted, retries included. Shared by
-the fault test (``tests/e2e/test_faults_through_gateway.py``) and ``bench/faults.py``.
+Each client (its own caller, with its own token) captures leads: one command, one event,
+one timeline entry each, with its own ``Idempotency-Key``; every third command also
+reads (a timeline, a search). A command answered 5xx or 429, or whose connection broke,
+is sent again with the same key, as a careful client would (after ``Retry-After`` when
+given): so every command ends acknowledged exactly once. Every answer's status is
+counted, retries included. Shared by the fault test
+(``tests/e2e/test_faults_through_gateway.py``) and ``bench/faults.py``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import contextlib
 import time
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,36 +58,40 @@ class Tally:
 
 async def run_clients(
     gateway: str,
-    token: str,
+    tokens: Sequence[str],
     stop: asyncio.Event,
-    clients: int = 16,
     tally: Tally | None = None,
 ) -> Tally:
-    """Run ``clients`` until ``stop`` is set; every command started is finished. Pass
-    ``tally`` to watch the counts while it runs."""
+    """One client per token (each its own caller, as the gateway's rate limits count),
+    until ``stop`` is set; every command started is finished. Pass ``tally`` to watch the
+    counts while it runs."""
     tally = tally if tally is not None else Tally()
-    headers = {"Authorization": f"Bearer {token}"}
     timeout = aiohttp.ClientTimeout(total=15)
-    async with aiohttp.ClientSession(base_url=gateway, headers=headers, timeout=timeout) as http:
-        await asyncio.gather(*(_client(http, n, stop, tally) for n in range(clients)))
+    async with aiohttp.ClientSession(base_url=gateway, timeout=timeout) as http:
+        await asyncio.gather(
+            *(_client(http, n, token, stop, tally) for n, token in enumerate(tokens))
+        )
     return tally
 
 
 async def _client(
-    http: aiohttp.ClientSession, number: int, stop: asyncio.Event, tally: Tally
+    http: aiohttp.ClientSession, number: int, token: str, stop: asyncio.Event, tally: Tally
 ) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
     sent = 0
     while not stop.is_set():
         sent += 1
         name = f"Cliente Falha {number}-{sent}-{uuid.uuid4().hex[:6]}"
-        acked = await _command(http, name, tally)
+        acked = await _command(http, headers, name, tally)
         if acked is not None:
             tally.acknowledged.append(acked)
         if sent % 3 == 0 and tally.acknowledged:
-            await _read(http, tally.acknowledged[-1], tally)
+            await _read(http, headers, tally.acknowledged[-1], tally)
 
 
-async def _command(http: aiohttp.ClientSession, name: str, tally: Tally) -> Acknowledged | None:
+async def _command(
+    http: aiohttp.ClientSession, headers: dict[str, str], name: str, tally: Tally
+) -> Acknowledged | None:
     key = f"fault-{uuid.uuid4()}"
     body = {"source": "web_form", "name": name, "address": {"state": "SP", "country": "BR"}}
     started = time.monotonic()
@@ -93,7 +99,7 @@ async def _command(http: aiohttp.ClientSession, name: str, tally: Tally) -> Ackn
         wait = 0.2
         try:
             async with http.post(
-                "/v1/leads", json=body, headers={"Idempotency-Key": key}
+                "/v1/leads", json=body, headers={**headers, "Idempotency-Key": key}
             ) as answer:
                 status = answer.status
                 tally.commands[status] += 1
@@ -102,7 +108,7 @@ async def _command(http: aiohttp.ClientSession, name: str, tally: Tally) -> Ackn
                     tally.latencies.append(time.monotonic() - started)
                     # A lead is its own customer until converted.
                     return Acknowledged(key, name, payload["id"], payload["event_ids"])
-                if status < 500:
+                if status < 500 and status != 429:  # too many requests: wait, send again
                     tally.refused.append((status, str(payload)[:300]))
                     return None
                 if status == 500 and len(tally.five_hundreds) < 20:
@@ -122,14 +128,16 @@ async def _command(http: aiohttp.ClientSession, name: str, tally: Tally) -> Ackn
     return None
 
 
-async def _read(http: aiohttp.ClientSession, acked: Acknowledged, tally: Tally) -> None:
+async def _read(
+    http: aiohttp.ClientSession, headers: dict[str, str], acked: Acknowledged, tally: Tally
+) -> None:
     path = (
         f"/v1/customers/{acked.customer_id}/timeline"
         if len(tally.acknowledged) % 2
         else f"/v1/search?q={acked.name.split()[-1]}"
     )
     try:
-        async with http.get(path) as answer:
+        async with http.get(path, headers=headers) as answer:
             tally.reads[answer.status] += 1
             await answer.read()
             if answer.status == 503 and "Retry-After" not in answer.headers:

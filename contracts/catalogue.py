@@ -53,6 +53,9 @@ class Context:
     """File name under ``contracts/http/``: the OpenAPI document of its API."""
     path_prefix: str = "/v1"
     """Where the gateway serves the contract's paths."""
+    http_app: str = ""
+    """``module:factory`` of the API's FastAPI app: ``make schemas`` generates the HTTP
+    contract from it (a name, not an import: contracts import no service)."""
     processes: tuple[Process, ...] = field(default=())
     migrations: str = ""
     """Module whose ``async def migrate(database_url)`` brings its schema up to date."""
@@ -78,6 +81,7 @@ SALES_CONTEXT = Context(
     url_setting="CRM_GATEWAY_SALES_URL",
     default_url="http://127.0.0.1:8101",
     http_contract="sales.v1.json",
+    http_app="services.sales.entrypoints.http:create_app",
     migrations="services.sales.migrations",
     processes=(
         Process("sales-api", "api", ("services.sales", "api"), 8101, port_setting="CRM_SALES_PORT"),

@@ -64,7 +64,10 @@ async def gateway_stack(
     sales_port, gateway_port = free_port(), free_port()
     sales_url = f"http://127.0.0.1:{sales_port}"
     runtime = await GatewayRuntime.create(
-        GatewaySettings(sales_url=sales_url, **settings), database_url, kafka_bootstrap, keys
+        GatewaySettings(upstreams={"sales": sales_url}, **settings),
+        database_url,
+        kafka_bootstrap,
+        keys,
     )
     stop = asyncio.Event()
     servers = [

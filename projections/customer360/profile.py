@@ -60,6 +60,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Literal
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -149,6 +150,21 @@ class OpportunityView(BaseModel):
     amount: Money | None = None
     probability: Decimal | None = None
     owner_id: str | None = None
+    owner_team: str | None = None
+
+
+class DealFacts(BaseModel):
+    """What record-level filtering needs of one deal, open or closed: its latest owner
+    and team, when it was last lost, its latest interaction. A reader that may not see
+    the deal gets a profile re-derived without it (``customer360.restricted``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    owner_id: str | None = None
+    owner_team: str | None = None
+    lost_at: datetime | None = None
+    last_interaction_at: datetime | None = None
+    last_interaction_summary: str | None = None
 
 
 class OrderView(BaseModel):
@@ -165,6 +181,7 @@ class OrderView(BaseModel):
     cancelled_at: datetime | None = None
     returned_at: datetime | None = None
     defective: bool = False
+    opportunity_id: str | None = None
 
 
 class MainRecord(BaseModel):
@@ -212,6 +229,11 @@ class Profile(BaseModel):
     last_order_at: datetime | None = None
     last_interaction_at: datetime | None = None
     last_interaction_summary: str | None = None
+    other_interaction_at: datetime | None = None
+    other_interaction_summary: str | None = Field(
+        None, description="The latest interaction linked to no deal"
+    )
+    deals: dict[str, DealFacts] = Field(default_factory=dict)
     open_cases: list[str] = Field(default_factory=list)
     open_complaints: int = 0
     last_complaint_at: datetime | None = None
@@ -261,8 +283,19 @@ def evolve(
     _apply(data, p, event, occurred_at, whose)
     if not isinstance(event, SYSTEM_EVENTS):
         at = event.happened_at if isinstance(event, ActivityLogged) else occurred_at
-        _interaction(data, at, summarize(event))
-    _derive(data)
+        summary = summarize(event)
+        _interaction(data, at, summary)
+        deal = deal_of(event)
+        if deal is None:
+            _interaction(data, at, summary, "other_interaction")
+        else:
+            facts = _facts(data, deal)
+            if facts.last_interaction_at is None or (at, summary) > (
+                facts.last_interaction_at,
+                facts.last_interaction_summary or "",
+            ):
+                _set_facts(data, deal, last_interaction_at=at, last_interaction_summary=summary)
+    derive(data)
     return Profile.model_validate(data)
 
 
@@ -327,20 +360,27 @@ def _apply(
                 amount=event.amount,
                 probability=event.probability,
                 owner_id=event.owner_id,
+                owner_team=event.owner_team,
             )
             data["open_opportunities"] = opportunities
+            _set_facts(data, str(event.opportunity_id), owner_id=event.owner_id,
+                       owner_team=event.owner_team)  # fmt: skip
         case DealStageChanged():
             changes: dict[str, object] = {"stage": event.to_stage}
             if event.probability is not None:
                 changes["probability"] = event.probability
             _update_opportunity(data, p, str(event.opportunity_id), **changes)
         case OpportunityAssigned():
-            _update_opportunity(data, p, str(event.opportunity_id), owner_id=event.owner_id)
+            owner = {"owner_id": event.owner_id, "owner_team": event.team}
+            _update_opportunity(data, p, str(event.opportunity_id), **owner)
+            _set_facts(data, str(event.opportunity_id), **owner)
         case OpportunityWon():
             _close_opportunity(data, p, str(event.opportunity_id), "won")
         case OpportunityLost():
             _close_opportunity(data, p, str(event.opportunity_id), "lost")
             data["last_lost_at"] = _max(p.last_lost_at, at)
+            lost = _max(_facts(data, str(event.opportunity_id)).lost_at, at)
+            _set_facts(data, str(event.opportunity_id), lost_at=lost)
         case OpportunityReopened():
             key = str(event.opportunity_id)
             closed = dict(p.closed_opportunities)
@@ -360,11 +400,13 @@ def _apply(
                 total=event.total,
                 from_order=True,
                 channel=event.channel,
+                opportunity_id=event.opportunity_id,
             )
         case PurchaseMade():
             _order(
-                data, p, str(event.order_id), placed_at=at, total=event.total, channel=event.channel
-            )
+                data, p, str(event.order_id), placed_at=at, total=event.total,
+                channel=event.channel, opportunity_id=event.opportunity_id,
+            )  # fmt: skip
         case OrderDelivered():
             _order(data, p, str(event.order_id), delivered_at=at)
         case OrderCancelled():
@@ -469,6 +511,7 @@ def _order(
     total: Money | None = None,
     from_order: bool = False,
     channel: str | None = None,
+    opportunity_id: UUID | None = None,
 ) -> None:
     old = p.orders.get(key, OrderView())
     keep_total = old.total is not None and (old.total_from_order or not from_order)
@@ -483,6 +526,7 @@ def _order(
         cancelled_at=_min(old.cancelled_at, cancelled_at),
         returned_at=_min(old.returned_at, returned_at),
         defective=old.defective or defective,
+        opportunity_id=old.opportunity_id or (opportunity_id and str(opportunity_id)),
     )
     status: OrderStatus = (
         "returned"
@@ -498,17 +542,41 @@ def _order(
     data["orders"] = {**p.orders, key: new.model_copy(update={"status": status})}
 
 
-def _interaction(data: dict[str, object], at: datetime, summary: str) -> None:
-    last = data["last_interaction_at"]
-    last_summary = data["last_interaction_summary"] or ""
+def _interaction(
+    data: dict[str, object], at: datetime, summary: str, field: str = "last_interaction"
+) -> None:
+    last = data[f"{field}_at"]
+    last_summary = data[f"{field}_summary"] or ""
     assert last is None or isinstance(last, datetime)
     assert isinstance(last_summary, str)
     if last is None or (at, summary) > (last, last_summary):
-        data["last_interaction_at"] = at
-        data["last_interaction_summary"] = summary
+        data[f"{field}_at"] = at
+        data[f"{field}_summary"] = summary
 
 
-def _derive(data: dict[str, object]) -> None:
+def deal_of(event: DomainEvent) -> str | None:
+    """The deal an event is about, as the timeline links it (top level or ``related``)."""
+    deal = getattr(event, "opportunity_id", None)
+    if deal is None:
+        related = getattr(event, "related", None)
+        deal = getattr(related, "opportunity_id", None)
+    return None if deal is None else str(deal)
+
+
+def _facts(data: dict[str, object], deal: str) -> DealFacts:
+    deals = data["deals"]
+    assert isinstance(deals, dict)
+    found = deals.get(deal)
+    return found if isinstance(found, DealFacts) else DealFacts()
+
+
+def _set_facts(data: dict[str, object], deal: str, **changes: object) -> None:
+    deals = data["deals"]
+    assert isinstance(deals, dict)
+    data["deals"] = {**deals, deal: _facts(data, deal).model_copy(update=changes)}
+
+
+def derive(data: dict[str, object]) -> None:
     """Everything computed from the facts: names, totals, dates, stage."""
     main = data["main_record"]
     if isinstance(main, MainRecord):

@@ -262,6 +262,9 @@ ENTRY_COLUMNS = (
     "stream_version", "correlation_id", "payload",
 )  # fmt: skip
 _CUSTOMER = ENTRY_COLUMNS.index("customer_id")
+_LINKS = ENTRY_COLUMNS.index("links")
+STORED_COLUMNS = (*ENTRY_COLUMNS, "deal_owner", "deal_team")
+"""What the projector writes: an entry's columns, then its deal's owner and team."""
 
 
 def entry_row(consumed: ConsumedEvent) -> tuple[Any, ...] | None:
@@ -355,45 +358,95 @@ async def _merge(conn: Connection, event: RecordsMerged, at: datetime) -> None:
 
 
 _INSERT = (
-    f"INSERT INTO timeline_entries ({', '.join(ENTRY_COLUMNS)}) VALUES ("
+    f"INSERT INTO timeline_entries ({', '.join(STORED_COLUMNS)}) VALUES ("
     + ", ".join(
         f"${n}::jsonb" if column in ("links", "payload") else f"${n}"
-        for n, column in enumerate(ENTRY_COLUMNS, start=1)
+        for n, column in enumerate(STORED_COLUMNS, start=1)
     )
     + ")"
 )
+Owner = tuple[str | None, str | None]
+
+
+class DealOwners:
+    """Each deal's latest (owner, team), read once per batch and updated in event order
+    (a deal's events share the customer's key, so they arrive in order)."""
+
+    def __init__(self, known: dict[str, Owner]) -> None:
+        self.known = known
+        self.changed: set[str] = set()
+
+    @classmethod
+    async def load(cls, conn: Connection, rows: Sequence[tuple[Any, ...] | None]) -> DealOwners:
+        deals = {d for row in rows if row is not None and (d := _deal(row))}
+        found = await conn.fetch(
+            "SELECT opportunity_id, owner_id, owner_team FROM deal_owners "
+            "WHERE opportunity_id = ANY($1::text[])",
+            sorted(deals),
+        )
+        return cls({r["opportunity_id"]: (r["owner_id"], r["owner_team"]) for r in found})
+
+    def stored(self, consumed: ConsumedEvent, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        """``row`` with its deal's owner and team, after what ``consumed`` says of them."""
+        event = consumed.event
+        if isinstance(event, OpportunityOpened):
+            self._set(str(event.opportunity_id), (event.owner_id, event.owner_team))
+        elif isinstance(event, OpportunityAssigned):
+            self._set(str(event.opportunity_id), (event.owner_id, event.team))
+        deal = _deal(row)
+        return (*row, *self.known.get(deal, (None, None))) if deal else (*row, None, None)
+
+    def _set(self, deal: str, owner: Owner) -> None:
+        self.known[deal] = owner
+        self.changed.add(deal)
+
+    async def save(self, conn: Connection) -> None:
+        if not self.changed:
+            return
+        deals = sorted(self.changed)
+        await conn.execute(
+            "INSERT INTO deal_owners (opportunity_id, owner_id, owner_team) "
+            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) "
+            "ON CONFLICT (opportunity_id) DO UPDATE "
+            "SET owner_id = excluded.owner_id, owner_team = excluded.owner_team",
+            deals, [self.known[d][0] for d in deals], [self.known[d][1] for d in deals],
+        )  # fmt: skip
+
+
+def _deal(row: tuple[Any, ...]) -> str | None:
+    deal = orjson.loads(row[_LINKS]).get("opportunity_id")
+    return deal if isinstance(deal, str) else None
 
 
 async def project(conn: Connection, consumed: ConsumedEvent) -> None:
-    await _lock_merges(conn, [consumed])
-    row = entry_row(consumed)
-    if row is not None:
-        [row] = await _to_survivors(conn, [row])
-        await conn.execute(_INSERT, *row)
-    if isinstance(consumed.event, RecordsMerged):
-        await _merge(conn, consumed.event, consumed.envelope.time)
+    await project_batch(conn, [consumed])
 
 
 async def project_batch(conn: Connection, events: Sequence[ConsumedEvent]) -> None:
-    """The same rows as ``project`` for each event in turn, written with one ``COPY`` per
-    run of events between merges (a merge changes where later entries go)."""
+    """One row per event that names a customer, written with one ``COPY`` per run of
+    events between merges (a merge changes where later entries go)."""
     if not events:
         return
     await _lock_merges(conn, events)
+    rows = [entry_row(consumed) for consumed in events]
+    owners = await DealOwners.load(conn, rows)
     run: list[tuple[Any, ...]] = []
-    for consumed in events:
-        if isinstance(consumed.event, RecordsMerged):
-            await _copy(conn, run)
-            run = []
-            await project(conn, consumed)
-            continue
-        row = entry_row(consumed)
+    for consumed, row in zip(events, rows, strict=True):
         if row is not None:
-            run.append(row)
-    await _copy(conn, run)
+            run.append(owners.stored(consumed, row))
+        if isinstance(consumed.event, RecordsMerged):
+            await _write(conn, run)
+            run = []
+            await _merge(conn, consumed.event, consumed.envelope.time)
+    await _write(conn, run)
+    await owners.save(conn)
 
 
-async def _copy(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    if rows:
-        rows = await _to_survivors(conn, rows)
-        await conn.copy_records_to_table("timeline_entries", records=rows, columns=ENTRY_COLUMNS)
+async def _write(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    rows = await _to_survivors(conn, rows)
+    if len(rows) == 1:
+        await conn.execute(_INSERT, *rows[0])
+    else:
+        await conn.copy_records_to_table("timeline_entries", records=rows, columns=STORED_COLUMNS)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 import orjson
 
 from services.platform.db import Connection
@@ -32,10 +33,24 @@ EXTERNAL_CONTEXT = "external"
 ENTRY_COLUMNS = (
     "event_source, event_id, customer_id, named_customer_id, occurred_at, context, origin, "
     "channel, event_type, summary, actor, links, stream_id, stream_version, correlation_id, "
-    "payload, projected_at"
+    "payload, deal_owner, deal_team, projected_at"
 )
 """What a reader gets of an entry (``entry_from_row`` turns a row of them into JSON)."""
 _COLUMNS = ENTRY_COLUMNS + ", sort_key"
+_DEAL_COLUMNS = "deal_owner, deal_team"
+_NO_DEAL_COLUMNS = "NULL::text AS deal_owner, NULL::text AS deal_team"
+
+
+async def fetch_entries(conn: Connection, sql: str, *args: Any) -> list[Any]:
+    """Rows of ``sql`` (a query of ``ENTRY_COLUMNS``), also from a live version of the
+    layout before entries carried their deal's owner and team, while its successor is
+    being rebuilt: those read as unknown, which readers that filter by team hide."""
+    try:
+        return list(await conn.fetch(sql, *args))
+    except asyncpg.UndefinedColumnError:
+        return list(await conn.fetch(sql.replace(_DEAL_COLUMNS, _NO_DEAL_COLUMNS, 1), *args))
+
+
 _DIRECTIONS = {True: "desc", False: "asc"}
 _WORDS = {True: "newest-first", False: "oldest-first"}
 
@@ -166,7 +181,7 @@ async def page(
         limit=limit,
         newest_first=newest_first,
     )
-    rows = await conn.fetch(sql, *args)
+    rows = await fetch_entries(conn, sql, *args)
     entries = [entry_from_row(row) for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:

@@ -21,6 +21,11 @@ CREATE TABLE IF NOT EXISTS timeline_entries (
     stream_version integer,
     correlation_id text,
     payload        jsonb       NOT NULL,
+    -- The owner and team of the deal the entry is linked to (links.opportunity_id), as
+    -- known when projected: readers filter by team on the row itself, without asking
+    -- the context that owns deals. NULL for entries of no deal, or of an unknown owner.
+    deal_owner     text,
+    deal_team      text,
     projected_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
     -- Tie-break among entries of the same instant, computed once at insert. Each part is
     -- length-prefixed (or fixed-width), so the key is unique whenever (source, id) is, and
@@ -49,3 +54,11 @@ CREATE TABLE IF NOT EXISTS customer_merges (
     merged_at            timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS customer_merges_by_survivor ON customer_merges (survivor_customer_id);
+
+-- The latest owner and team of each deal (OpportunityOpened, OpportunityAssigned), so
+-- that later entries of the deal (stage changes, quotes, orders, activities) carry them.
+CREATE TABLE IF NOT EXISTS deal_owners (
+    opportunity_id text PRIMARY KEY,
+    owner_id       text,
+    owner_team     text
+);

@@ -6,6 +6,7 @@ import asyncio
 import os
 
 from services.gateway.app import GatewayRuntime, GatewaySettings, create_app
+from services.gateway.plugged import plug_all
 from services.platform.runtime import ReadinessCheck, health_routes, run_process, serve_asgi
 from services.platform.settings import Settings
 
@@ -16,14 +17,18 @@ async def gateway_main(settings: Settings, stop: asyncio.Event) -> None:
         gateway_settings, settings.database_url, settings.kafka_bootstrap
     )
     try:
-        app = create_app(runtime)
+        contexts = plug_all()
+        app = create_app(runtime, contexts=contexts)
 
         async def database_ready() -> bool:
             return bool(await runtime.pool.fetchval("SELECT true"))
 
-        async def sales_ready() -> bool:
-            async with runtime.http.get(f"{gateway_settings.sales_url}/healthz") as answer:
-                return answer.status == 200
+        def context_ready(base_url: str) -> ReadinessCheck:
+            async def ready() -> bool:
+                async with runtime.http.get(f"{base_url}/healthz") as answer:
+                    return answer.status == 200
+
+            return ready
 
         async def read_models_ready() -> bool:
             # Reads need the projections' reader views: not ready before their first build.
@@ -35,7 +40,9 @@ async def gateway_main(settings: Settings, stop: asyncio.Event) -> None:
             )
 
         checks: dict[str, ReadinessCheck] = {
-            "database": database_ready, "sales": sales_ready, "read_models": read_models_ready
+            "database": database_ready, "read_models": read_models_ready,
+            **{entry.context.name: context_ready(entry.base_url(
+                gateway_settings.upstreams, os.environ)) for entry in contexts},
         }  # fmt: skip
         app.router.routes.extend(health_routes(checks))
         port = int(os.environ.get("CRM_GATEWAY_PORT", "8100"))

@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from pydantic import BaseModel, Field, ValidationError
 
+import contracts
 from contracts.envelope import CloudEvent, partition_key
 from contracts.registry import parse_data
 from contracts.topics import RESERVED_SOURCE_PREFIX, external_refusal
@@ -52,18 +53,26 @@ class EventsAnswer(BaseModel):
 def _cloud_event_schema() -> dict[str, Any]:
     schema = CloudEvent.model_json_schema()
     schema.pop("title", None)
+    # only the contracts' event types are accepted (their data: contracts/schemas)
+    known = sorted({event_type for event_type, _ in contracts.registered_types()})
+    schema["properties"]["type"] = {**schema["properties"]["type"], "enum": known}
     return schema
 
 
+_BATCH: dict[str, Any] = {
+    "type": "array", "minItems": 1, "maxItems": 500,
+    # Anything: each item is validated on its own and answered in the batch's results
+    # (a batch is never refused for one invalid event), so no item is refused here.
+    "items": {"description": "A CloudEvent (see the single-event form); each is answered"},
+}  # fmt: skip
 REQUEST_BODY: dict[str, Any] = {
     "required": True,
     "content": {
         media: {
             "schema": (
-                {"type": "array", "items": _cloud_event_schema(), "maxItems": 500}
+                _BATCH
                 if media == BATCH_TYPE
-                else {"oneOf": [_cloud_event_schema(), {"type": "array",
-                                                        "items": _cloud_event_schema()}]}
+                else {"oneOf": [_cloud_event_schema(), _BATCH]}
             ),
             "example": {
                 "specversion": "1.0", "id": "6f1c2f4e-0f55-4d55-9d43-2d2b6f1b7a11",
@@ -101,7 +110,9 @@ def validate_event(
     if not isinstance(item, dict):
         return _problem("an event must be a JSON object (a CloudEvent)")
     try:
-        envelope = CloudEvent.model_validate(item)
+        # strict, as JSON: a time or a version of the wrong JSON type is refused, as the
+        # document says, rather than coerced (0 is not a time)
+        envelope = CloudEvent.model_validate_json(orjson.dumps(item), strict=True)
     except ValidationError as exc:
         return _problem("not a valid CloudEvent", _field_errors(exc))
     try:
@@ -157,8 +168,9 @@ def read_events(body: bytes, content_type: str, max_events: int) -> tuple[list[A
     if not items:
         raise GatewayProblem(422, "Invalid request", "the batch is empty", "validation")
     if len(items) > max_events:
-        raise GatewayProblem(413, "Too many events", f"at most {max_events} events per request",
-                             "too-large")  # fmt: skip
+        # 422, not 413: the batch breaks the document's maxItems, like any other field
+        raise GatewayProblem(422, "Too many events", f"at most {max_events} events per request",
+                             "too-many-events")  # fmt: skip
     return items, batch
 
 

@@ -1,10 +1,12 @@
 """Cross-cutting HTTP concerns of the gateway, as plain ASGI middleware.
 
-- correlation id: taken from ``X-Correlation-Id`` (or made up), bound to every log line,
+- correlation id: taken from ``X-Correlation-Id`` (or made up; an unusable one is a
+  400), bound to every log line,
   forwarded to the services (which put it on the events) and returned;
 - request size limit: 413 before the body is read when ``Content-Length`` says so, and
   while reading when it does not;
-- rate limits: a token bucket per authenticated client (see ``RateLimiter``).
+- rate limits: a token bucket per authenticated client (see ``RateLimiter``);
+- content type: a body must be JSON (415 otherwise).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from services.platform.problems import PROBLEM_BASE, PROBLEM_JSON, problem
 log = get_logger(__name__)
 
 CORRELATION_HEADER = "x-correlation-id"
-_CORRELATION_OK = re.compile(r"^[\x21-\x7e]{1,200}$")
+CORRELATION_PATTERN = r"^[\x21-\x7e]{1,200}$"
+_CORRELATION_OK = re.compile(CORRELATION_PATTERN)
 
 
 async def send_problem(
@@ -63,12 +66,18 @@ class CorrelationMiddleware:
         for name, value in scope["headers"]:
             if name == CORRELATION_HEADER.encode():
                 presented = value.decode("latin-1")
-        # An unusable id (too long, spaces, control characters) is replaced, not refused:
-        # tracing must never be the reason a request fails.
-        correlation = (
-            presented if presented and _CORRELATION_OK.match(presented) else str(uuid.uuid4())
-        )
+        # An unusable id (too long, spaces, control characters) is refused, as the OpenAPI
+        # document says (CORRELATION_PATTERN): a client that sends one has a bug to fix,
+        # and silently replacing it would break the trace it meant to follow.
+        correlation = str(uuid.uuid4()) if presented is None else presented
         scope.setdefault("state", {})["correlation_id"] = correlation
+        if presented is not None and not _CORRELATION_OK.match(presented):
+            await send_problem(
+                send, 400, "Invalid X-Correlation-Id",
+                "X-Correlation-Id must be 1 to 200 visible ASCII characters",
+                "invalid-correlation-id",
+            )  # fmt: skip
+            return
         structlog.contextvars.bind_contextvars(correlation_id=correlation)
 
         async def send_with_id(message: Message) -> None:
@@ -218,3 +227,30 @@ class ProblemCORSMiddleware(CORSMiddleware):
             if name in response.headers:
                 refused.headers[name] = response.headers[name]
         return refused
+
+
+_JSON_TYPES = ("application/json", "application/cloudevents+json")
+
+
+class ContentTypeMiddleware:
+    """A request with a body must say it is JSON: 415 otherwise, never a guess."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
+            headers = dict(scope["headers"])
+            has_body = headers.get(b"content-length", b"0") != b"0" or (
+                b"transfer-encoding" in headers
+            )
+            raw_type = headers.get(b"content-type", b"").decode("latin-1")
+            ctype = raw_type.split(";")[0].strip().lower()
+            if has_body and not (ctype in _JSON_TYPES or ctype.endswith("+json")):
+                await send_problem(
+                    send, 415, "Unsupported media type",
+                    f"send JSON (application/json), not {ctype or 'no content type'}",
+                    "unsupported-media-type",
+                )  # fmt: skip
+                return
+        await self.app(scope, receive, send)

@@ -1,19 +1,21 @@
 """Who may do what: the role matrix, route by route, and the team rule for deals.
 
 Least privilege: each role gets the routes its work needs and nothing else. The matrix
-is data (``MATRIX``), enforced by the gateway for every route and tested route by route
-(``tests/integration/test_gateway_roles.py``); a route missing from it is refused to
-everyone, and a test fails if any route of the API is missing.
+is data: the gateway's own routes here (``GATEWAY_MATRIX``), each context's operations
+in its HTTP contract; ``MATRIX`` is both for the catalogue's contexts. The gateway
+enforces it for every route and it is tested route by route; a route missing from it is
+refused to everyone, and a test fails if any route of the API is missing.
 
 Deals are further scoped by team: a seller works on their own deals and their team's,
-a sales manager on their team's. The gateway forwards who is calling and the sales
-service applies that rule to the deal as loaded in the command's own transaction
-(``services.sales.application.access``).
+a sales manager on their team's. The gateway forwards who is calling and the service
+that owns deals applies that rule to commands; the gateway applies it to the reads
+(``services.gateway.scope``), from the owner and team the read models carry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Iterator, Mapping
 
 SELLER = "seller"
 SALES_MANAGER = "sales_manager"
@@ -33,6 +35,9 @@ ROLES: tuple[str, ...] = (
     ADMIN,
 )
 
+SCOPED_ROLES = frozenset({SELLER, SALES_MANAGER})
+"""Roles that see only some deals (their own, their team's)."""
+
 ROLE_DESCRIPTIONS = {
     SELLER: "works their own and their team's deals; registers customers, logs activities",
     SALES_MANAGER: "everything a seller does for the whole team, plus approvals, "
@@ -45,8 +50,6 @@ ROLE_DESCRIPTIONS = {
     ADMIN: "everything",
 }
 
-_PEOPLE = frozenset({SELLER, SALES_MANAGER, SERVICE_AGENT, MARKETER, ANALYST, ADMIN})
-_SALES = frozenset({SELLER, SALES_MANAGER, ADMIN})
 _READ_CUSTOMERS = frozenset({SELLER, SALES_MANAGER, SERVICE_AGENT, MARKETER, ANALYST, ADMIN})
 
 
@@ -57,45 +60,7 @@ def _roles(*roles: str | Iterable[str]) -> frozenset[str]:
     return frozenset(found)
 
 
-MATRIX: dict[str, frozenset[str]] = {
-    # customers (accounts and contacts)
-    "POST /v1/accounts": _roles(SELLER, SALES_MANAGER, SERVICE_AGENT),
-    "GET /v1/accounts/{account_id}": _READ_CUSTOMERS,
-    "POST /v1/accounts/{account_id}/merge": _roles(SALES_MANAGER),
-    "POST /v1/contacts": _roles(SELLER, SALES_MANAGER, SERVICE_AGENT),
-    "GET /v1/contacts/{contact_id}": _READ_CUSTOMERS,
-    "POST /v1/contacts/{contact_id}/merge": _roles(SALES_MANAGER),
-    # leads
-    "POST /v1/leads": _roles(SELLER, SALES_MANAGER, MARKETER),
-    "POST /v1/leads/{lead_id}/qualify": _SALES,
-    "POST /v1/leads/{lead_id}/disqualify": _SALES,
-    "POST /v1/leads/{lead_id}/convert": _SALES,
-    "GET /v1/leads/{lead_id}": _roles(SELLER, SALES_MANAGER, MARKETER, ANALYST),
-    # opportunities (and the team rule)
-    "POST /v1/opportunities": _SALES,
-    "POST /v1/opportunities/{opportunity_id}/stage": _SALES,
-    "POST /v1/opportunities/{opportunity_id}/reopen": _SALES,
-    "POST /v1/opportunities/{opportunity_id}/assign": _roles(SALES_MANAGER),
-    "GET /v1/opportunities/{opportunity_id}": _roles(_SALES, ANALYST),
-    "GET /v1/pipeline": _PEOPLE,
-    # quotes
-    "POST /v1/quotes": _SALES,
-    "POST /v1/quotes/{quote_id}/revisions": _SALES,
-    "POST /v1/quotes/{quote_id}/approve": _roles(SALES_MANAGER),
-    "POST /v1/quotes/{quote_id}/accept": _SALES,
-    "GET /v1/quotes/{quote_id}": _roles(_SALES, ANALYST),
-    "GET /v1/quotes/{quote_id}/proposal.pdf": _SALES,
-    "GET /v1/catalogue": _PEOPLE,
-    # orders
-    "POST /v1/orders": _SALES,
-    "POST /v1/orders/{order_id}/deliver": _roles(SALES_MANAGER, SERVICE_AGENT),
-    "POST /v1/orders/{order_id}/cancel": _roles(SELLER, SALES_MANAGER, SERVICE_AGENT),
-    "POST /v1/orders/{order_id}/return": _roles(SALES_MANAGER, SERVICE_AGENT),
-    "GET /v1/orders/{order_id}": _roles(_SALES, SERVICE_AGENT, ANALYST),
-    # activities and follow-ups
-    "POST /v1/activities": _roles(SELLER, SALES_MANAGER, SERVICE_AGENT),
-    "POST /v1/follow-ups": _roles(SELLER, SALES_MANAGER, SERVICE_AGENT),
-    "GET /v1/follow-ups/{follow_up_id}": _roles(SELLER, SALES_MANAGER, SERVICE_AGENT, ANALYST),
+GATEWAY_MATRIX: dict[str, frozenset[str]] = {
     # read models
     "GET /v1/customers/{customer_id}": _READ_CUSTOMERS,
     "GET /v1/customers/{customer_id}/timeline": _READ_CUSTOMERS,
@@ -104,6 +69,31 @@ MATRIX: dict[str, frozenset[str]] = {
     # other systems
     "POST /v1/events": _roles(INTEGRATION),
 }
+"""The gateway's own routes. A context's operations carry their roles in its HTTP
+contract (``x-crm-roles`` in ``contracts/http/<context>.vN.json``)."""
+
+
+class _CatalogueMatrix(Mapping[str, frozenset[str]]):
+    """Every route of the catalogue's contexts and of the gateway, with its roles: read
+    from the committed contracts the first time it is asked."""
+
+    @functools.cached_property
+    def _table(self) -> dict[str, frozenset[str]]:
+        from services.gateway.plugged import plug_all, route_roles
+
+        return route_roles(GATEWAY_MATRIX, plug_all())
+
+    def __getitem__(self, route_id: str) -> frozenset[str]:
+        return self._table[route_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+
+MATRIX: Mapping[str, frozenset[str]] = _CatalogueMatrix()
 
 
 def allowed(route_id: str, role: str) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from projections.timeline.queries import ENTRY_COLUMNS, entry_from_row
+from projections.timeline.queries import ENTRY_COLUMNS, entry_from_row, fetch_entries
 from services.platform.db import check_schema_name
 from services.platform.projection import live_version
 from services.platform.tokens import (
@@ -148,7 +148,8 @@ async def live_entries(
             return
         async with pool.acquire(timeout=5) as conn:
             while True:
-                rows = await conn.fetch(
+                rows = await fetch_entries(
+                    conn,
                     f"SELECT {ENTRY_COLUMNS} FROM timeline_entries WHERE customer_id = $1 "
                     "AND (projected_at, event_source, event_id) > ($2, $3, $4) "
                     "ORDER BY projected_at, event_source, event_id LIMIT $5",

@@ -1,80 +1,63 @@
-"""Deals of other teams kept out of the reads of sellers and sales managers.
+"""Deals of other teams kept out of every field a seller or sales manager reads.
 
-The sales service refuses them a deal of another team (``services.sales.application.
-access``); the customer's 360 view and timeline must not show it either. For those two
-roles the 360 view keeps the open deals they may touch (the view knows their owner) and
-the closed ones whose last owner they may touch, and the timeline leaves out the entries
-linked to a deal of another team. A closed deal's or an entry's owner is the latest one
-the timeline recorded (opened with an owner, or assigned); a deal without one is left out.
+The read models carry each deal's owner and team on their own rows (timeline entries:
+``deal_owner``, ``deal_team``; the 360 profile: ``deals``), so the rule needs no code of
+the context that owns deals:
+
+- roles that are not scoped (agents, marketers, analysts, admins) see every deal;
+- a seller sees the deals they own and those whose team is theirs;
+- a sales manager sees the deals whose team is theirs;
+- a deal whose team is not known is hidden from the scoped roles (unless a seller owns it).
+
+The 360 view is derived again without the hidden deals (``customer360.restricted``): no
+last interaction, loss, order or stage gives them away.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from projections.timeline.queries import survivor_of
+from projections.customer360.profile import DealFacts, Profile
+from projections.customer360.restricted import restricted
 from services.gateway.auth import Principal
-from services.platform.db import Connection
-from services.sales.application.access import Actor, may_touch_deal
-from services.sales.application.assignment import AssignmentRules
-
-OWNER_EVENTS = ["crm.sales.opportunity_opened", "crm.sales.opportunity_assigned"]
-
-_OWNERS = """
-SELECT DISTINCT ON (deal) deal, owner FROM (
-    SELECT links->>'opportunity_id' AS deal, payload->>'owner_id' AS owner, occurred_at, sort_key
-    FROM timeline_entries
-    WHERE customer_id = $1 AND event_type = ANY($2::text[])
-      AND links->>'opportunity_id' = ANY($3::text[])
-) AS recorded
-ORDER BY deal, occurred_at DESC, sort_key DESC
-"""
+from services.gateway.policy import SALES_MANAGER, SCOPED_ROLES, SELLER
 
 
 class DealScope:
-    def __init__(self, principal: Principal, rules: AssignmentRules) -> None:
-        self.actor = Actor(principal.subject, principal.role, principal.team)
-        self.rules = rules
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
 
     @property
     def active(self) -> bool:
-        return self.actor.scoped
+        return self.principal.role in SCOPED_ROLES
 
-    def may(self, owner_id: str | None) -> bool:
-        return may_touch_deal(self.actor, owner_id, self.rules)
+    def may_see(self, owner_id: str | None, team: str | None) -> bool:
+        who = self.principal
+        if not self.active:
+            return True
+        if who.role == SELLER and owner_id is not None and owner_id == who.subject:
+            return True
+        same_team = who.team is not None and team == who.team
+        return who.role in (SELLER, SALES_MANAGER) and same_team
 
-    async def profile(self, conn: Connection, profile: dict[str, Any]) -> dict[str, Any]:
-        """The 360 view without the open and closed deals of other teams."""
+    def _visible(self, facts: DealFacts) -> bool:
+        return self.may_see(facts.owner_id, facts.owner_team)
+
+    def profile(self, profile: dict[str, Any]) -> dict[str, Any]:
+        """The 360 view as this caller may see it."""
         if not self.active:
             return profile
-        deals = profile.get("open_opportunities") or {}
-        kept = {k: v for k, v in deals.items() if self.may((v or {}).get("owner_id"))}
-        closed = profile.get("closed_opportunities") or {}
-        if closed:
-            # A merged-away customer's entries are on its survivor's timeline.
-            whose = await survivor_of(conn, profile["customer_id"])
-            owners = await self._owners(conn, whose, closed)
-            closed = {
-                deal: outcome for deal, outcome in closed.items() if self.may(owners.get(deal))
-            }
-        return {**profile, "open_opportunities": kept, "closed_opportunities": closed}
+        view = restricted(Profile.model_validate(profile), self._visible)
+        return view.model_dump(mode="json")
 
-    async def entries(
-        self, conn: Connection, customer_id: str, entries: Sequence[dict[str, Any]]
-    ) -> list[dict[str, Any]]:
-        """``entries`` without those linked to a deal of another team."""
+    def entries(self, entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``entries`` without those linked to a deal this caller may not see."""
         if not self.active:
             return list(entries)
-        deals = {e["links"].get("opportunity_id") for e in entries} - {None}
-        if not deals:
-            return list(entries)
-        owners = await self._owners(conn, customer_id, deals)
-        hidden = {deal for deal in deals if not self.may(owners.get(deal))}
-        return [e for e in entries if e["links"].get("opportunity_id") not in hidden]
-
-    @staticmethod
-    async def _owners(conn: Connection, customer_id: str, deals: Iterable[str]) -> dict[str, str]:
-        """Each deal's latest owner as the customer's timeline recorded it."""
-        rows = await conn.fetch(_OWNERS, customer_id, OWNER_EVENTS, sorted(deals))
-        return {row["deal"]: row["owner"] for row in rows}
+        return [
+            e
+            for e in entries
+            if e["links"].get("opportunity_id") is None
+            or self.may_see(e.get("deal_owner"), e.get("deal_team"))
+        ]

@@ -62,7 +62,7 @@ async def unavailable_answered(tally: Tally, before: int) -> None:
 @pytest.mark.timeout(900)
 async def test_kills_and_restarts_answer_no_500_and_lose_nothing(system: FaultSystem) -> None:
     tally, stop = Tally(), asyncio.Event()
-    workload = asyncio.create_task(run_clients(system.gateway, system.token(), stop, 16, tally))
+    workload = asyncio.create_task(run_clients(system.gateway, system.tokens(16), stop, tally))
     try:
         await acknowledged_more(tally, workload)
         for name in PROCESSES:  # every process kind, one after another

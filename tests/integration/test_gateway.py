@@ -369,7 +369,7 @@ async def test_events_are_validated_one_by_one(stack: Stack, infra) -> None:
     assert [r["status"] for r in answer["results"]] == ["accepted", "rejected", "rejected",
                                                          "rejected"]  # fmt: skip
     assert answer["results"][3]["problem"]["errors"][0]["field"] == "type"
-    assert not_array.status_code == 422 and too_many.status_code == 413
+    assert not_array.status_code == 422 and too_many.status_code == 422
     records = await read_topic(infra.kafka_bootstrap, stack.runtime.settings.events_topic,
                                until=lambda r: len(r) >= 1)  # fmt: skip
     await asyncio.sleep(0.5)  # nothing else arrives after the one valid event

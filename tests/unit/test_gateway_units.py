@@ -248,7 +248,7 @@ async def test_the_gateway_rereads_a_changed_local_key_ring(tmp_path: Path, monk
         keys_file=auth.local_key_file(),
     )  # fmt: skip
     clock = [1000.0]
-    monkeypatch.setattr("services.gateway.app.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("services.gateway.runtime.time.monotonic", lambda: clock[0])
     assert runtime.current_keys() is first  # remembers the file as it is
     rotated = KeyRing.load()
     kid = rotated.rotate()

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from services.gateway import auth
-from services.gateway.app import GatewayRuntime, GatewaySettings, RateLimiter
+from services.gateway.app import GatewayRuntime, GatewaySettings
 from services.gateway.auth import KeyRing
+from services.gateway.middleware import RateLimiter
 
 
 def test_guessed_key_ids_never_make_the_gateway_reread_an_unchanged_key_ring(
