@@ -21,6 +21,7 @@ import yarl
 
 from services.gateway.app import create_app, documented_routes, unguarded_routes
 from services.gateway.auth import AUDIENCE, ISSUER, KeyRing
+from services.gateway.middleware import RateLimiter
 from services.gateway.policy import MATRIX
 from tests.gateway_stack import Stack, gateway_stack
 from tests.kafka_helpers import read_topic
@@ -30,7 +31,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def stack(infra, schema, topic_factory) -> AsyncIterator[Stack]:
-    topic = await topic_factory("external")
+    # one partition: what the gateway publishes is read back in the order it was sent, so
+    # a marker sent last proves that nothing else was published before it
+    topic = await topic_factory("external", partitions=1)
     # many deliberate 401s below: the slowing down of guesses has a test of its own
     async with gateway_stack(
         infra.database_url, infra.kafka_bootstrap, schema, events_topic=topic,
@@ -233,17 +236,20 @@ async def test_a_seller_cannot_touch_another_teams_opportunities(stack: Stack) -
 
 # ------------------------------------------------------------------ limits, errors
 async def test_rate_limit_answers_429_with_retry_after(infra, schema) -> None:
-    async with gateway_stack(
-        infra.database_url, infra.kafka_bootstrap, schema, rate_per_second=0.5, rate_burst=3
-    ) as small:
+    now = [1_000.0]  # the limiter's clock: time passes only when the test says so
+    async with gateway_stack(infra.database_url, infra.kafka_bootstrap, schema) as small:
+        small.runtime.limiter = RateLimiter(0.5, 3, clock=lambda: now[0])
         headers = small.headers("analyst")
         async with small.client() as http:
             answers = [await http.get("/v1/pipeline", headers=headers) for _ in range(4)]
             other = await http.get("/v1/pipeline", headers=small.headers("analyst", "user-2"))
+            now[0] += 2.0  # one token back, at 0.5 a second
+            refilled = [await http.get("/v1/pipeline", headers=headers) for _ in range(2)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
-    assert int(answers[-1].headers["retry-after"]) >= 1
+    assert answers[-1].headers["retry-after"] == "2"  # the one missing token, at 0.5 a second
     assert answers[-1].json()["type"].endswith("rate-limited")
     assert other.status_code == 200  # per client
+    assert [a.status_code for a in refilled] == [200, 429]
 
 
 async def test_guessing_credentials_is_slowed_down(infra, schema) -> None:
@@ -343,11 +349,21 @@ async def test_events_are_validated_one_by_one(stack: Stack, infra) -> None:
                                                          "rejected"]  # fmt: skip
     assert answer["results"][3]["problem"]["errors"][0]["field"] == "type"
     assert not_array.status_code == 422 and too_many.status_code == 413
-    records = await read_topic(infra.kafka_bootstrap, stack.runtime.settings.events_topic,
-                               until=lambda r: len(r) >= 1)  # fmt: skip
-    await asyncio.sleep(0.5)  # nothing else arrives after the one valid event
-    records = await read_topic(infra.kafka_bootstrap, stack.runtime.settings.events_topic)
-    assert [orjson.loads(r.value)["id"] for r in records] == [good["id"]]
+    marker = purchase_event()
+    async with stack.client() as http:
+        assert (await http.post("/v1/events", json=marker, headers=headers)).status_code == 200
+    records = await read_topic(
+        infra.kafka_bootstrap, stack.runtime.settings.events_topic,
+        until=lambda r: marker["id"] in _ids(r),
+    )  # fmt: skip
+    # of everything sent before the marker, only the one valid event was published
+    assert _ids(records) == [good["id"], marker["id"]]
+
+
+def _ids(records: list[Any]) -> list[Any]:
+    """Each record's event id; the whole value of a record that is not an event."""
+    values = [orjson.loads(r.value) for r in records]
+    return [v.get("id") if isinstance(v, dict) else v for v in values]
 
 
 def _bearer(token: str) -> dict[str, str]:
