@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -189,23 +190,29 @@ async def test_broker_stopped_and_restarted_while_relay_runs_loses_nothing(
         relay_task = asyncio.create_task(relay.run(stop))
         appended: list[str] = []
         writer = asyncio.create_task(append_steadily(store, appended, 50, count=400))
-        async with tail_topic(bootstrap, topic) as published_so_far:
-            await until(lambda: len(published_so_far) >= 20, "the relay to publish 20 events")
-        await asyncio.to_thread(stop_kafka, broker, True)  # kill -9 of the broker
-        at_kill = len(appended)
-        # appends go on while Kafka is down: wait for 50 of them, not for some seconds
-        await until(lambda: len(appended) >= at_kill + 50 or writer.done(), "50 appends")
-        during_outage = appended[at_kill:]
-        await asyncio.to_thread(start_kafka, broker)
-        await writer
-        records = await read_topic(
-            bootstrap,
-            topic,
-            until=lambda r: set(appended) <= {orjson.loads(x.value)["id"] for x in r},
-            timeout=90,
-        )
-        stop.set()
-        await relay_task
+        try:
+            async with tail_topic(bootstrap, topic) as published_so_far:
+                await until(lambda: len(published_so_far) >= 20, "the relay to publish 20 events")
+            await asyncio.to_thread(stop_kafka, broker, True)  # kill -9 of the broker
+            at_kill = len(appended)
+            # appends go on while Kafka is down: wait for 50 of them, not for some seconds
+            await until(lambda: len(appended) >= at_kill + 50 or writer.done(), "50 appends")
+            during_outage = appended[at_kill:]
+            await asyncio.to_thread(start_kafka, broker)
+            await writer
+            records = await read_topic(
+                bootstrap,
+                topic,
+                until=lambda r: set(appended) <= {orjson.loads(x.value)["id"] for x in r},
+                timeout=90,
+            )
+        finally:
+            # a failing test must fail, not hang: the relay holds one of the pool's connections
+            stop.set()
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+            await relay_task
         assert len(during_outage) >= 50, "the writer stopped before the broker went down"
         published = {orjson.loads(r.value)["id"] for r in records}
         assert set(during_outage) <= published  # appended while it was down, published after
