@@ -463,6 +463,27 @@ class EventConsumer:
                 )
 
 
+_RUNNING: set[EventConsumer] = set()
+"""The consumers ``run_consumers`` runs in this process, for readiness checks."""
+
+
+def running_consumers() -> tuple[EventConsumer, ...]:
+    """The consumers running in this process now."""
+    return tuple(_RUNNING)
+
+
+async def consuming_within(max_lag: int) -> bool:
+    """Ready: at least one consumer runs in this process, and every one of them has
+    partitions assigned and at most ``max_lag`` records left to handle on them."""
+    if not _RUNNING:
+        return False
+    for consumer in list(_RUNNING):
+        lag = await consumer.lag()
+        if lag is None or lag > max_lag:
+            return False
+    return True
+
+
 async def run_consumers(
     bootstrap: str,
     consumers: Sequence[EventConsumer],
@@ -491,27 +512,6 @@ async def run_consumers(
         for consumer in consumers:
             await consumer.close()
         log.info("consumers.stopped", ran_seconds=round(time.monotonic() - started, 1))
-
-
-_RUNNING: set[EventConsumer] = set()
-"""The consumers ``run_consumers`` runs in this process, for readiness checks."""
-
-
-def running_consumers() -> tuple[EventConsumer, ...]:
-    """The consumers running in this process now."""
-    return tuple(_RUNNING)
-
-
-async def consuming_within(max_lag: int) -> bool:
-    """Ready: at least one consumer runs in this process, and every one of them has
-    partitions assigned and at most ``max_lag`` records left to handle on them."""
-    if not _RUNNING:
-        return False
-    for consumer in list(_RUNNING):
-        lag = await consumer.lag()
-        if lag is None or lag > max_lag:
-            return False
-    return True
 
 
 INBOX_SQL = Path(__file__).with_name("inbox.sql")

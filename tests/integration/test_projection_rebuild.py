@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -17,11 +18,11 @@ from aiokafka.admin import AIOKafkaAdminClient
 from contracts.envelope import CloudEvent
 from contracts.events.sales import PurchaseMade
 from contracts.money import Money
+from projections.registry import timeline
 from services.platform import projection
 from services.platform.kafka import stop_consumer, topic_partitions
 from services.platform.projection import ProjectionSpec, live_version, rebuild, run_live
 from tests.kafka_helpers import publish, read_topic
-from tests.projection_helpers import throwaway_timeline
 
 pytestmark = pytest.mark.integration
 
@@ -46,8 +47,21 @@ def purchase(customer: str, n: int) -> CloudEvent:
 
 @pytest.fixture
 async def spec(infra, topic_factory) -> AsyncIterator[ProjectionSpec]:
-    async with throwaway_timeline(infra.database_url, topic_factory) as made:
-        yield made
+    """A timeline of its own name, on a topic of its own; its schemas and catalogue rows
+    are gone afterwards."""
+    name = f"tl_{uuid.uuid4().hex[:8]}"
+    topic, dlt = await topic_factory(), await topic_factory("dlt")
+    yield dataclasses.replace(timeline(), name=name, topics=(topic,), dead_letter_topic=dlt)
+    conn = await asyncpg.connect(infra.database_url)
+    try:
+        versions = await conn.fetch(
+            "SELECT schema_name FROM crm_projections.versions WHERE projection = $1", name
+        )
+        for schema in (name, *(row["schema_name"] for row in versions)):
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await conn.execute("DELETE FROM crm_projections.versions WHERE projection = $1", name)
+    finally:
+        await conn.close()
 
 
 async def wait_rows(conn: asyncpg.Connection, table: str, count: int, timeout: float = 45) -> None:
@@ -73,11 +87,11 @@ async def wait_until(condition, what: str, timeout: float = 30) -> None:
 def _standing_by(task: asyncio.Task[None]) -> bool:
     """``task`` (a ``run_live``) is suspended in ``_sole_writer`` after being refused the
     writer lock: from there it cannot consume until the lock is free. Read off its frames,
-    the runtime saying so only in an info log; a renamed function fails this loudly."""
+    the runtime saying so only in an info log."""
     coro: object = task.get_coro()
     while coro is not None:
         frame = getattr(coro, "cr_frame", None)
-        if frame is not None and frame.f_code is projection._sole_writer.__code__:
+        if frame is not None and frame.f_code.co_name == "_sole_writer":
             return bool(frame.f_locals.get("standing_by"))
         coro = getattr(coro, "cr_await", None)
     return False
