@@ -15,6 +15,7 @@ import dataclasses
 from functools import partial
 
 from projections.registry import spec as projection_spec
+from services.platform.consumer import consuming_within
 from services.platform.logging import configure_logging
 from services.platform.projection import ProjectionSpec, rebuild, run_live
 from services.platform.runtime import run_process, serve_health
@@ -34,7 +35,9 @@ def _spec(args: argparse.Namespace) -> ProjectionSpec:
 
 async def _run(spec: ProjectionSpec, settings: Settings, stop: asyncio.Event) -> None:
     async def ready() -> bool:
-        return True
+        # Ready means serving fresh rows: consuming (partitions assigned; a projector
+        # standing by for the writer lock is not) and within CRM_READY_MAX_LAG records.
+        return await consuming_within(settings.ready_max_lag)
 
     health = asyncio.create_task(
         serve_health(settings.http_port, {"process": ready}, stop, f"projection:{spec.name}",

@@ -75,14 +75,17 @@ async def gateway_stack(
         asyncio.create_task(serve_asgi(create_app(runtime), gateway_port, stop, "gateway")),
     ]
     gateway_url = f"http://127.0.0.1:{gateway_port}"
-    async with httpx.AsyncClient() as probe:
-        for _ in range(200):
-            try:
-                await probe.get(f"{sales_url}/healthz")
-                await probe.get(f"{gateway_url}/openapi.json")
-                break
-            except httpx.HTTPError:
-                await asyncio.sleep(0.05)
+    try:
+        await _wait_until_serving(
+            [f"{sales_url}/healthz", f"{gateway_url}/openapi.json"], servers, timeout=10
+        )
+    except BaseException:
+        runtime.stop.set()
+        stop.set()
+        await asyncio.gather(*servers, return_exceptions=True)
+        await runtime.close()
+        await sales_pool.close()
+        raise
     try:
         yield Stack(gateway_url, sales_url, keys, runtime, sales)
     finally:
@@ -91,3 +94,27 @@ async def gateway_stack(
         await asyncio.gather(*servers, return_exceptions=True)
         await runtime.close()
         await sales_pool.close()
+
+
+async def _wait_until_serving(
+    urls: list[str], servers: list[asyncio.Task[None]], timeout: float
+) -> None:
+    """Until every URL answers 200; a server that died or a deadline passed fails the test
+    with what was waited for and what was last seen, instead of going on half started."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    last: dict[str, str] = dict.fromkeys(urls, "no answer yet")
+    async with httpx.AsyncClient(timeout=2) as probe:
+        while True:
+            for url in [u for u, seen in last.items() if seen != "200"]:
+                try:
+                    last[url] = str((await probe.get(url)).status_code)
+                except httpx.HTTPError as exc:
+                    last[url] = repr(exc)
+            if all(seen == "200" for seen in last.values()):
+                return
+            dead = [t for t in servers if t.done()]
+            if dead or asyncio.get_running_loop().time() > deadline:
+                why = "a server stopped" if dead else f"not serving within {timeout:g} s"
+                errors = [repr(t.exception()) for t in dead if not t.cancelled()]
+                raise RuntimeError(f"test stack {why}: waited for {last}; {errors}")
+            await asyncio.sleep(0.05)

@@ -4,8 +4,9 @@ consumer group."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -30,16 +31,7 @@ async def read_topic(
     )
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        for _ in range(50):
-            if partitions:
-                break
-            await consumer._client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic)
-            await asyncio.sleep(0.1)
-        tps = [TopicPartition(topic, p) for p in sorted(partitions or ())]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
+        tps = await _assign_from_start(consumer, topic)
         ends = await consumer.end_offsets(tps)
         records: list[ConsumerRecord[Any, Any]] = []
         deadline = time.monotonic() + timeout
@@ -59,6 +51,48 @@ async def read_topic(
         return records
     finally:
         await stop_consumer(consumer)
+
+
+@contextlib.asynccontextmanager
+async def tail_topic(bootstrap: str, topic: str) -> AsyncIterator[list[ConsumerRecord[Any, Any]]]:
+    """Every record of ``topic`` from offset 0, in a list that grows while the block runs:
+    for waiting on what has been published so far."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    records: list[ConsumerRecord[Any, Any]] = []
+
+    async def follow() -> None:
+        await _assign_from_start(consumer, topic)
+        while True:
+            for batch in (await consumer.getmany(timeout_ms=200)).values():
+                records.extend(batch)
+
+    follower = asyncio.create_task(follow())
+    try:
+        yield records
+    finally:
+        follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follower
+        await stop_consumer(consumer)
+
+
+async def _assign_from_start(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """Assign every partition of ``topic`` (a new topic's metadata may take a moment to
+    arrive) and seek to the beginning; the partitions."""
+    partitions = consumer.partitions_for_topic(topic)
+    for _ in range(50):
+        if partitions:
+            break
+        await consumer._client.force_metadata_update()
+        partitions = consumer.partitions_for_topic(topic)
+        await asyncio.sleep(0.1)
+    tps = [TopicPartition(topic, p) for p in sorted(partitions or ())]
+    consumer.assign(tps)
+    await consumer.seek_to_beginning(*tps)
+    return tps
 
 
 async def publish_to(

@@ -1,9 +1,10 @@
-"""Feeding projectors in tests: events as they come off a topic, and checking a
-projection's batch writer against its one-event handler."""
+"""Feeding projectors in tests: events as they come off a topic, checking a projection's
+batch writer against its one-event handler, and a timeline projection of a test's own."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -16,7 +17,9 @@ from aiokafka import ConsumerRecord
 
 from contracts.envelope import CloudEvent, partition_key
 from contracts.registry import DomainEvent
+from projections.registry import timeline
 from services.platform.consumer import ConsumedEvent, parse_record
+from services.platform.projection import ProjectionSpec
 
 _offsets = itertools.count()
 
@@ -77,3 +80,24 @@ async def one_by_one_and_batched(
         yield one_by_one, batched
     finally:
         await batched.execute(f'DROP SCHEMA "{schema}_b" CASCADE')
+
+
+@contextlib.asynccontextmanager
+async def throwaway_timeline(
+    database_url: str, topic_factory: Callable[..., Awaitable[str]]
+) -> AsyncIterator[ProjectionSpec]:
+    """A timeline of its own name, on a topic of its own; its schemas and catalogue rows
+    are gone afterwards."""
+    name = f"tl_{uuid.uuid4().hex[:8]}"
+    topic, dlt = await topic_factory(), await topic_factory("dlt")
+    yield dataclasses.replace(timeline(), name=name, topics=(topic,), dead_letter_topic=dlt)
+    conn = await asyncpg.connect(database_url)
+    try:
+        versions = await conn.fetch(
+            "SELECT schema_name FROM crm_projections.versions WHERE projection = $1", name
+        )
+        for schema in (name, *(row["schema_name"] for row in versions)):
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await conn.execute("DELETE FROM crm_projections.versions WHERE projection = $1", name)
+    finally:
+        await conn.close()

@@ -15,6 +15,7 @@ import math
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
@@ -181,17 +182,25 @@ class RateLimiter:
     """Token bucket per client: ``rate`` requests a second on average, bursts of ``burst``.
 
     In memory, per gateway process: with several gateway replicas each enforces its own
-    share (documented). Returns the seconds to wait when a request is refused.
+    share (documented). Returns the seconds to wait when a request is refused. ``clock``
+    lets a test say when time passes instead of racing the wall clock.
     """
 
-    def __init__(self, rate: float, burst: int, max_clients: int = 100_000) -> None:
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        max_clients: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.rate = rate
         self.burst = burst
         self.max_clients = max_clients
+        self.clock = clock
         self._buckets: dict[str, _Bucket] = {}
 
     def take(self, client: str, now: float | None = None) -> float:
-        now = time.monotonic() if now is None else now
+        now = self.clock() if now is None else now
         bucket = self._buckets.get(client)
         if bucket is None:
             if len(self._buckets) >= self.max_clients:

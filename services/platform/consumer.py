@@ -157,11 +157,11 @@ class EventConsumer:
         self.ready = asyncio.Event()
         self.stopping = False
         self._dead_lettered: set[tuple[str, int, int]] = set()
+        self._subscriber: Any = None
 
     def attach(self, broker: KafkaBroker) -> None:
         """Register this consumer's batch subscriber on a FastStream broker."""
-
-        @broker.subscriber(  # type: ignore[untyped-decorator]
+        subscriber = broker.subscriber(
             *self.topics,
             group_id=self.group,
             batch=True,
@@ -173,8 +173,30 @@ class EventConsumer:
             title=self.group,
             description=f"consumer group {self.group}",
         )
+
+        @subscriber  # type: ignore[untyped-decorator]
         async def on_batch(body: Any, msg: KafkaMessage) -> None:
             await self.on_batch(msg)
+
+        self._subscriber = subscriber
+
+    async def lag(self) -> int | None:
+        """Records of the partitions assigned to this process not yet acknowledged (that is,
+        not yet committed to PostgreSQL); None when it is not consuming: not started,
+        stopping, or given no partition (a rebalance, or more members than partitions)."""
+        kafka = getattr(self._subscriber, "consumer", None)
+        if kafka is None or self.stopping:
+            return None
+        assigned = list(kafka.assignment())
+        if not assigned:
+            return None
+        ends = await kafka.end_offsets(assigned)
+        starts = await kafka.beginning_offsets(assigned)
+        behind = 0
+        for tp in assigned:
+            committed = await kafka.committed(tp)
+            behind += max(0, ends[tp] - (starts[tp] if committed is None else committed))
+        return int(behind)
 
     async def on_batch(self, msg: KafkaMessage) -> None:
         """Handle a batch; leave only after acknowledging it or rewinding to it."""
@@ -435,6 +457,27 @@ class EventConsumer:
                 )
 
 
+_RUNNING: set[EventConsumer] = set()
+"""The consumers ``run_consumers`` runs in this process, for readiness checks."""
+
+
+def running_consumers() -> tuple[EventConsumer, ...]:
+    """The consumers running in this process now."""
+    return tuple(_RUNNING)
+
+
+async def consuming_within(max_lag: int) -> bool:
+    """Ready: at least one consumer runs in this process, and every one of them has
+    partitions assigned and at most ``max_lag`` records left to handle on them."""
+    if not _RUNNING:
+        return False
+    for consumer in list(_RUNNING):
+        lag = await consumer.lag()
+        if lag is None or lag > max_lag:
+            return False
+    return True
+
+
 async def run_consumers(
     bootstrap: str,
     consumers: Sequence[EventConsumer],
@@ -449,6 +492,7 @@ async def run_consumers(
     started = time.monotonic()
     for consumer in consumers:
         consumer.ready.set()
+        _RUNNING.add(consumer)
     log.info("consumers.started", groups=[c.group for c in consumers], bootstrap=bootstrap)
     if on_started is not None:
         await on_started()
@@ -457,6 +501,7 @@ async def run_consumers(
     finally:
         for consumer in consumers:
             consumer.stopping = True
+            _RUNNING.discard(consumer)
         await broker.stop()
         for consumer in consumers:
             await consumer.close()

@@ -15,3 +15,6 @@ class Settings(BaseSettings):
     http_port: int = 0
     # 127.0.0.1 on a developer machine; 0.0.0.0 in a container so Prometheus can scrape.
     http_host: str = "127.0.0.1"
+    # A consumer process is ready (/readyz) when consuming with at most this many records
+    # left to handle on its partitions.
+    ready_max_lag: int = 1000

@@ -138,18 +138,22 @@ async def test_front_end_flow_with_read_your_writes_and_a_live_timeline(system) 
 
         # An agent watches the live timeline; the shop publishes a purchase.
         received: list[dict[str, Any]] = []
+        connected = asyncio.Event()
 
         async def watch() -> None:
             async with http.stream("GET", f"/v1/customers/{customer}/timeline/stream",
                                    headers=agent) as stream:  # fmt: skip
                 assert stream.status_code == 200
                 assert stream.headers["content-type"].startswith("text/event-stream")
+                # the stream's starting point is taken before its answer begins: from
+                # here on, whatever the timeline applies is streamed
+                connected.set()
                 async for line in stream.aiter_lines():
                     if line.startswith("data: "):
                         received.append(orjson.loads(line[6:]))
 
         watcher = asyncio.create_task(watch())
-        await asyncio.sleep(1.0)  # connected before the purchase happens
+        await wait_for(lambda: _streaming(connected, watcher))  # before the purchase happens
         shop_event = {
             "specversion": "1.0", "id": str(uuid.uuid4()), "source": "urn:shop:loja-centro",
             "type": "crm.sales.purchase_made", "time": datetime.now(UTC).isoformat(),
@@ -176,3 +180,10 @@ async def test_front_end_flow_with_read_your_writes_and_a_live_timeline(system) 
 async def _arrived(received: list[dict[str, Any]], event_id: str) -> bool:
     await asyncio.sleep(0)
     return any(e["event_id"] == event_id for e in received)
+
+
+async def _streaming(connected: asyncio.Event, watcher: asyncio.Task[None]) -> bool:
+    if watcher.done():
+        watcher.result()  # the stream failed: its error is the test's
+        raise AssertionError("the live stream ended before the purchase")
+    return connected.is_set()

@@ -75,6 +75,27 @@ async def wait_rows(conn: asyncpg.Connection, table: str, count: int, timeout: f
         await asyncio.sleep(0.2)
 
 
+async def wait_until(condition, what: str, timeout: float = 30) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"waited {timeout:g} s for {what}")
+        await asyncio.sleep(0.05)
+
+
+def _standing_by(task: asyncio.Task[None]) -> bool:
+    """``task`` (a ``run_live``) is suspended in ``_sole_writer`` after being refused the
+    writer lock: from there it cannot consume until the lock is free. Read off its frames,
+    the runtime saying so only in an info log."""
+    coro: object = task.get_coro()
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None)
+        if frame is not None and frame.f_code.co_name == "_sole_writer":
+            return bool(frame.f_locals.get("standing_by"))
+        coro = getattr(coro, "cr_await", None)
+    return False
+
+
 @pytest.mark.timeout(240)
 async def test_rebuild_equals_live_and_the_swap_keeps_the_projection_live(infra, spec):
     name, [topic] = spec.name, spec.topics
@@ -176,7 +197,7 @@ async def test_a_second_projector_stands_by_and_takes_over(infra, spec):
     try:
         await wait_rows(conn, f"{name}.timeline_entries", 10)
         second = asyncio.create_task(run(second_stop))
-        await asyncio.sleep(2)  # time enough to join the group, were it not standing by
+        await wait_until(lambda: _standing_by(second), "the second projector to stand by")
         [described] = await admin.describe_consumer_groups([f"projection.{name}.v1"])
         [(_error, _group, state, _kind, _protocol, members, *_)] = described.groups
         assert (state, len(members)) == ("Stable", 1) and not second.done()

@@ -78,10 +78,9 @@ async def ensure_live(database_url: str, spec: ProjectionSpec) -> Version:
     conn = await asyncpg.connect(database_url)
     try:
         await migrate_projection_catalog(conn)
-        live = await live_version(conn, spec.name)
     finally:
         await conn.close()
-    return live if live is not None else await create_version(database_url, spec, "live")
+    return await _live_or_created(database_url, spec)
 
 
 async def live_or_first(database_url: str, spec: ProjectionSpec) -> Version:
@@ -90,10 +89,26 @@ async def live_or_first(database_url: str, spec: ProjectionSpec) -> Version:
     conn = await asyncpg.connect(database_url)
     try:
         await require_migrated(conn, PROJECTION_CATALOG_SCHEMA, [PROJECTION_CATALOG])
-        live = await live_version(conn, spec.name)
     finally:
         await conn.close()
-    return live if live is not None else await create_version(database_url, spec, "live")
+    return await _live_or_created(database_url, spec)
+
+
+async def _live_or_created(database_url: str, spec: ProjectionSpec) -> Version:
+    """The live version, or version 1 made live: processes starting together for a new
+    projection take turns (a session lock held while the first one builds it), so the
+    others find it live, tables and views in place, instead of building another."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        key = f"crm-projection-first:{spec.name}"
+        await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", key)
+        try:
+            live = await live_version(conn, spec.name)
+            return live if live is not None else await create_version(database_url, spec, "live")
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", key)
+    finally:
+        await conn.close()
 
 
 async def swap_in(database_url: str, version: Version) -> None:
