@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Request, Response
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from contracts.events.sales import OrderLine
 from services.sales.application.commands import ChangeOrder, PlaceOrder
@@ -14,6 +15,7 @@ from services.sales.domain import order
 from services.sales.entrypoints.http.common import actor, if_match, runtime, send, state_response
 from services.sales.entrypoints.http.schemas import (
     PROBLEMS,
+    QUANTITY_PATTERN,
     RECORD_ANSWER,
     Accepted,
     Body,
@@ -25,10 +27,21 @@ from services.sales.entrypoints.http.schemas import (
 router = APIRouter(tags=["orders"], responses=PROBLEMS)
 
 
+class OrderLineBody(OrderLine):
+    """A line of a direct sale: the contract's ``OrderLine``, with its quantity's rule
+    (more than 0, 10 digits before the point and 4 after) written into the document."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", title="OrderLine")
+
+    quantity: Decimal = Field(
+        gt=0, max_digits=14, decimal_places=4, json_schema_extra=QUANTITY_PATTERN
+    )
+
+
 class PlaceOrderBody(Body):
     customer_id: Identifier | None = None
     quote_id: UUID | None = Field(None, description="An accepted quote becomes the order")
-    lines: list[OrderLine] = Field([], max_length=200)
+    lines: list[OrderLineBody] = Field([], max_length=200)
     channel: Annotated[str, Field(max_length=50)] = "direct"
     opportunity_id: UUID | None = None
 
@@ -56,7 +69,7 @@ async def place_order(
         uuid4(),
         body.customer_id,
         body.quote_id,
-        tuple(body.lines),
+        tuple(OrderLine.model_validate(line.model_dump()) for line in body.lines),
         body.channel,
         body.opportunity_id,
         actor(request),

@@ -22,8 +22,9 @@ from services.sales.entrypoints.http.common import (
     state_response,
 )
 from services.sales.entrypoints.http.schemas import (
-    DECIMAL_PATTERN,
+    PERCENT_PATTERN,
     PROBLEMS,
+    QUANTITY_PATTERN,
     RECORD_ANSWER,
     Accepted,
     Body,
@@ -38,10 +39,10 @@ router = APIRouter(tags=["quotes"], responses=PROBLEMS)
 class QuoteItemBody(Body):
     product_id: Annotated[str, Field(min_length=1, max_length=100)]
     quantity: Decimal = Field(
-        gt=0, max_digits=14, decimal_places=4, json_schema_extra=DECIMAL_PATTERN
+        gt=0, max_digits=14, decimal_places=4, json_schema_extra=QUANTITY_PATTERN
     )
     discount_percent: Decimal = Field(
-        Decimal(0), ge=0, le=100, max_digits=7, decimal_places=4, json_schema_extra=DECIMAL_PATTERN
+        Decimal(0), ge=0, le=100, max_digits=7, decimal_places=4, json_schema_extra=PERCENT_PATTERN
     )
 
 

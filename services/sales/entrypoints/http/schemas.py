@@ -60,6 +60,16 @@ DECIMAL_STRING = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
 """A decimal sent as a string (money and quantities are Decimal, never a float). As a
 keyword beside ``anyOf`` it constrains the string branch only."""
 DECIMAL_PATTERN: dict[str, Any] = {"pattern": DECIMAL_STRING}
+QUANTITY_PATTERN: dict[str, Any] = {
+    "pattern": r"^\+?(0*[1-9]\d{0,9}(\.\d{0,4})?"
+    r"|0*\.(?:[1-9]\d{0,3}|0[1-9]\d{0,2}|00[1-9]\d?|000[1-9]))$"
+}
+"""A quantity as a string: more than 0, at most 10 digits before the point and 4 after
+(``gt=0, max_digits=14, decimal_places=4``)."""
+PERCENT_PATTERN: dict[str, Any] = {
+    "pattern": r"^\+?0*(100(\.0{0,4})?|\d{1,2}(\.\d{0,4})?|\.\d{1,4})$"
+}
+"""A percentage as a string: 0 to 100, at most 4 digits after the point."""
 
 DEAL_AMOUNT_SCHEMA: dict[str, Any] = {
     "title": "Money",
@@ -70,7 +80,8 @@ DEAL_AMOUNT_SCHEMA: dict[str, Any] = {
         "amount": {
             "anyOf": [
                 {"type": "number", "minimum": 0},
-                {"type": "string", "pattern": r"^\+?(\d+(\.\d*)?|\.\d+)$"},
+                # Money: at most 18 digits, 4 of them after the point.
+                {"type": "string", "pattern": r"^\+?0*(\d{1,14}(\.\d{0,4})?|\.\d{1,4})$"},
             ],
             "examples": ["1250.00"],
         },
