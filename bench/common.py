@@ -96,3 +96,17 @@ async def wait_ready(http: aiohttp.ClientSession, url: str) -> None:
             pass
         await asyncio.sleep(0.1)
     raise RuntimeError(f"{url} did not become ready")
+
+
+async def fresh_sales_schema(database_url: str, schema: str) -> None:
+    """A sales store of the benchmark's own, migrated as ``crm migrate`` would (the
+    service refuses a schema older than it needs)."""
+    from services.platform.migrate import migrate_schema
+    from services.sales.migrations import SALES_SETS
+
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await migrate_schema(admin, schema, SALES_SETS)
+    finally:
+        await admin.close()

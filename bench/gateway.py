@@ -23,9 +23,8 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
-import asyncpg
 
-from bench.common import ROOT, Endpoints, free_port, percentile, wait_ready
+from bench.common import ROOT, Endpoints, free_port, fresh_sales_schema, percentile, wait_ready
 from services.gateway.auth import KeyRing
 
 SCHEMA = "bench_gateway"
@@ -75,11 +74,7 @@ async def _phase(
 
 
 async def bench_gateway(ep: Endpoints, clients: int = 32, rounds: int = 40) -> dict[str, Any]:
-    admin = await asyncpg.connect(ep.database_url)
-    try:
-        await admin.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
-    finally:
-        await admin.close()
+    await fresh_sales_schema(ep.database_url, SCHEMA)
     sales_port, gateway_port = free_port(), free_port()
     env = {**os.environ, "CRM_DATABASE_URL": ep.database_url, "CRM_KAFKA_BOOTSTRAP":
            ep.kafka_bootstrap, "CRM_SALES_SCHEMA": SCHEMA, "CRM_LOG_LEVEL": "WARNING",

@@ -17,9 +17,16 @@ import uuid
 from typing import Any
 
 import aiohttp
-import asyncpg
 
-from bench.common import RESULTS, ROOT, Endpoints, free_port, percentile, wait_ready
+from bench.common import (
+    RESULTS,
+    ROOT,
+    Endpoints,
+    free_port,
+    fresh_sales_schema,
+    percentile,
+    wait_ready,
+)
 
 SCHEMA = "bench_sales"
 
@@ -55,11 +62,7 @@ async def _client(
 
 
 async def bench_sales_api(ep: Endpoints, clients: int = 16, rounds: int = 150) -> dict[str, Any]:
-    admin = await asyncpg.connect(ep.database_url)
-    try:
-        await admin.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
-    finally:
-        await admin.close()
+    await fresh_sales_schema(ep.database_url, SCHEMA)
     port = free_port()
     env = {**os.environ, "CRM_DATABASE_URL": ep.database_url, "CRM_KAFKA_BOOTSTRAP":
            ep.kafka_bootstrap, "CRM_SALES_SCHEMA": SCHEMA, "CRM_LOG_LEVEL": "WARNING",

@@ -20,6 +20,8 @@ import orjson
 
 from projections.timeline.queries import ENTRY_COLUMNS, entry_from_row, fetch_entries
 from services.platform.db import check_schema_name
+from services.platform.faults import DATABASE_UNREACHABLE, RETRY_AFTER_SECONDS
+from services.platform.logging import get_logger
 from services.platform.projection import live_version
 from services.platform.tokens import (
     BadToken,
@@ -117,6 +119,52 @@ def decode_position(text: str) -> Position:
 Visible = Callable[[Any, list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]]
 
 
+log = get_logger(__name__)
+
+
+async def _poll(
+    pool: asyncpg.Pool,
+    customer_id: str,
+    after: Position,
+    last: Position,
+    sent: dict[tuple[str, str], datetime],
+    visible: Visible,
+) -> tuple[list[bytes], Position]:
+    """One poll of a live stream: the events of the entries projected after ``after`` not
+    sent yet (page after page until one comes back short), and the last position seen."""
+    chunks: list[bytes] = []
+    async with pool.acquire(timeout=5) as conn:
+        while True:
+            rows = await fetch_entries(
+                conn,
+                f"SELECT {ENTRY_COLUMNS} FROM timeline_entries WHERE customer_id = $1 "
+                "AND (projected_at, event_source, event_id) > ($2, $3, $4) "
+                "ORDER BY projected_at, event_source, event_id LIMIT $5",
+                customer_id, *after, STREAM_PAGE,
+            )  # fmt: skip
+            fresh = [r for r in rows if (r["event_source"], r["event_id"]) not in sent]
+            entries = await visible(conn, [entry_from_row(r) for r in fresh])
+            for row in fresh:
+                sent[(row["event_source"], row["event_id"])] = row["projected_at"]
+                last = max(last, (row["projected_at"], row["event_source"], row["event_id"]))
+            for entry in entries:
+                position = (entry["projected_at"], entry["event_source"], entry["event_id"])
+                chunks.append(
+                    b"event: timeline-entry\nid: " + encode_position(position).encode()
+                    + b"\ndata: " + orjson.dumps(entry) + b"\n\n"
+                )  # fmt: skip
+            if len(rows) < STREAM_PAGE:
+                return chunks, last
+            tail = rows[-1]
+            after = (tail["projected_at"], tail["event_source"], tail["event_id"])
+
+
+STREAM_UNAVAILABLE = (
+    b"event: unavailable\ndata: " + orjson.dumps({"retry_after": RETRY_AFTER_SECONDS}) + b"\n\n"
+)
+"""What a live stream says before it ends when the database fails under it."""
+
+
 async def live_entries(
     pool: asyncpg.Pool,
     customer_id: str,
@@ -146,30 +194,17 @@ async def live_entries(
         if ends_at is not None and time.time() >= ends_at:
             yield b"event: credentials-expired\ndata: {}\n\n"
             return
-        async with pool.acquire(timeout=5) as conn:
-            while True:
-                rows = await fetch_entries(
-                    conn,
-                    f"SELECT {ENTRY_COLUMNS} FROM timeline_entries WHERE customer_id = $1 "
-                    "AND (projected_at, event_source, event_id) > ($2, $3, $4) "
-                    "ORDER BY projected_at, event_source, event_id LIMIT $5",
-                    customer_id, *after, STREAM_PAGE,
-                )  # fmt: skip
-                fresh = [r for r in rows if (r["event_source"], r["event_id"]) not in sent]
-                entries = await visible(conn, [entry_from_row(r) for r in fresh])
-                for row in fresh:
-                    sent[(row["event_source"], row["event_id"])] = row["projected_at"]
-                    last = max(last, (row["projected_at"], row["event_source"], row["event_id"]))
-                for entry in entries:
-                    position = (entry["projected_at"], entry["event_source"], entry["event_id"])
-                    yield (
-                        b"event: timeline-entry\nid: " + encode_position(position).encode()
-                        + b"\ndata: " + orjson.dumps(entry) + b"\n\n"
-                    )  # fmt: skip
-                if len(rows) < STREAM_PAGE:
-                    break
-                tail = rows[-1]
-                after = (tail["projected_at"], tail["event_source"], tail["event_id"])
+        try:
+            chunks, last = await _poll(pool, customer_id, after, last, sent, visible)
+        except DATABASE_UNREACHABLE as exc:
+            # The stream has begun (200), so no 503 can be answered now: say so as an
+            # event and end; the client reconnects after `retry` with Last-Event-ID and
+            # misses nothing.
+            log.warning("gateway.stream_database_unavailable", error=repr(exc))
+            yield STREAM_UNAVAILABLE
+            return
+        for chunk in chunks:
+            yield chunk
         window_start = last[0] - LATE_COMMIT_WINDOW
         after = (window_start, "", "")
         for key in [k for k, at in sent.items() if at < window_start]:

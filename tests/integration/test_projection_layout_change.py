@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from projections.registry import timeline
 from services.platform.projection import ProjectionSpec, live_version, replaying, run_live
 from tests.integration.test_projection_rebuild import purchase, wait_rows
 from tests.kafka_helpers import publish
+from tests.projection_helpers import throwaway_timeline
 
 pytestmark = pytest.mark.integration
 
@@ -24,24 +23,12 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 async def releases(infra, topic_factory, tmp_path) -> AsyncIterator[tuple[ProjectionSpec, ...]]:
     """The same projection in two releases: the second adds a table (another layout)."""
-    name = f"tl_{uuid.uuid4().hex[:8]}"
-    topic, dlt = await topic_factory(), await topic_factory("dlt")
-    old = dataclasses.replace(timeline(), name=name, topics=(topic,), dead_letter_topic=dlt)
-    extra = tmp_path / "release_2.sql"
-    extra.write_text("CREATE TABLE IF NOT EXISTS release_2_marker (id int);")
-    new = dataclasses.replace(old, sql_files=(*old.sql_files, extra))
-    assert new.layout != old.layout
-    yield old, new
-    conn = await asyncpg.connect(infra.database_url)
-    try:
-        versions = await conn.fetch(
-            "SELECT schema_name FROM crm_projections.versions WHERE projection = $1", name
-        )
-        for schema in (name, *(row["schema_name"] for row in versions)):
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        await conn.execute("DELETE FROM crm_projections.versions WHERE projection = $1", name)
-    finally:
-        await conn.close()
+    async with throwaway_timeline(infra.database_url, topic_factory) as old:
+        extra = tmp_path / "release_2.sql"
+        extra.write_text("CREATE TABLE IF NOT EXISTS release_2_marker (id int);")
+        new = dataclasses.replace(old, sql_files=(*old.sql_files, extra))
+        assert new.layout != old.layout
+        yield old, new
 
 
 async def wait_status(conn: asyncpg.Connection, name: str, version: int, status: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -18,10 +17,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from contracts.envelope import CloudEvent
 from contracts.events.sales import PurchaseMade
 from contracts.money import Money
-from projections.registry import timeline
 from services.platform.kafka import stop_consumer, topic_partitions
 from services.platform.projection import ProjectionSpec, live_version, rebuild, replaying, run_live
 from tests.kafka_helpers import publish, read_topic
+from tests.projection_helpers import throwaway_timeline
 
 pytestmark = pytest.mark.integration
 
@@ -46,21 +45,8 @@ def purchase(customer: str, n: int) -> CloudEvent:
 
 @pytest.fixture
 async def spec(infra, topic_factory) -> AsyncIterator[ProjectionSpec]:
-    """A timeline of its own name, on a topic of its own; its schemas and catalogue rows
-    are gone afterwards."""
-    name = f"tl_{uuid.uuid4().hex[:8]}"
-    topic, dlt = await topic_factory(), await topic_factory("dlt")
-    yield dataclasses.replace(timeline(), name=name, topics=(topic,), dead_letter_topic=dlt)
-    conn = await asyncpg.connect(infra.database_url)
-    try:
-        versions = await conn.fetch(
-            "SELECT schema_name FROM crm_projections.versions WHERE projection = $1", name
-        )
-        for schema in (name, *(row["schema_name"] for row in versions)):
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        await conn.execute("DELETE FROM crm_projections.versions WHERE projection = $1", name)
-    finally:
-        await conn.close()
+    async with throwaway_timeline(infra.database_url, topic_factory) as throwaway:
+        yield throwaway
 
 
 async def wait_rows(conn: asyncpg.Connection, table: str, count: int, timeout: float = 45) -> None:
