@@ -1,13 +1,17 @@
 """structlog set-up: JSON lines in production, readable console on a terminal.
 
 Per-message context (correlation id, event id, stream id) is bound with
-``structlog.contextvars`` so every log line inside a handler carries it.
+``structlog.contextvars`` so every log line inside a handler carries it. Every line,
+structlog's and the libraries' alike, passes ``redact_personal_data`` before it is
+rendered: logs never carry personal data.
 """
 
 import logging
 import sys
 
 import structlog
+
+from services.platform.redaction import redact_personal_data
 
 
 def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
@@ -27,6 +31,7 @@ def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
             *shared,
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info if json else structlog.dev.set_exc_info,
+            redact_personal_data,  # after the traceback became text, so it is scanned too
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
@@ -36,7 +41,9 @@ def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
     # Libraries (aiokafka, uvicorn, faststream) log through the standard library.
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processor=renderer)
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, redact_personal_data], processor=renderer
+        )
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
