@@ -28,25 +28,8 @@ Order-sensitive (safe because these events share one topic and one key, hence ar
 order): the pipeline of an opportunity (opened, stage changes, assignment, won, lost,
 reopened) and nothing else.
 
-Lifecycle stage (the contact cycle), first rule that holds wins
----------------------------------------------------------------
-Here an *order* is one placed (``OrderPlaced`` or ``PurchaseMade``) and not cancelled;
-"now" is never an input: ``latest`` is the latest event time folded so far.
-
-1. ``win_back``  - has ordered, and either an opportunity was lost after the first order
-   with no order placed since that loss, or ``latest`` is 365 days or more after the last
-   order.
-2. ``at_risk``   - has ordered, and an order was returned as defective, or a complaint
-   was filed, at or after the last order (complaints have no resolution event yet, so
-   every filed case stays open).
-3. ``active``    - two or more orders.
-4. ``first_order_delivered`` - exactly one order, delivered (or returned, not defective).
-5. ``first_order`` - exactly one order, not delivered yet.
-6. ``new_customer`` - a registered account/contact or a converted lead, no order yet.
-7. ``prospect``  - anything else: a captured lead, or only opportunities/activities.
-
-Lifetime value, per currency: the sum of the totals of placed orders that were neither
-cancelled nor returned (a return refunds the order). Decimal, serialised as a string.
+The lifecycle stage and the lifetime value derive from the folded facts
+(``projections.customer360.lifecycle``).
 
 Merges and conversions touch two customers: ``affected_customers`` names both, and the
 projector applies the event to each profile with ``customer_id`` saying whose it is. The
@@ -57,12 +40,9 @@ record's data is not copied: search redirects hits on a merged profile to its su
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 from typing import Literal
 from uuid import UUID
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.events.sales import (
     AccountRegistered,
@@ -95,23 +75,20 @@ from contracts.events.sales import (
 from contracts.events.support import ComplaintFiled
 from contracts.money import Money
 from contracts.registry import DomainEvent
+from projections.customer360.lifecycle import derive
+from projections.customer360.model import (
+    DealFacts,
+    Kind,
+    LeadStatus,
+    MainRecord,
+    OpportunityView,
+    OrderStatus,
+    OrderView,
+    Place,
+    Profile,
+    TaxIdView,
+)
 from projections.timeline.projector import summarize  # one wording for both read models
-
-Kind = Literal["account", "contact", "lead", "unknown"]
-Stage = Literal[
-    "prospect",
-    "new_customer",
-    "first_order",
-    "first_order_delivered",
-    "active",
-    "at_risk",
-    "win_back",
-]
-LeadStatus = Literal["captured", "qualified", "disqualified", "converted"]
-OrderStatus = Literal["unknown", "placed", "delivered", "cancelled", "returned"]
-
-DORMANT_AFTER = timedelta(days=365)
-"""No order for this long before the latest event: a win-back candidate."""
 
 _KIND_RANK: dict[str, int] = {"unknown": 0, "lead": 1, "contact": 2, "account": 3}
 _LEAD_RANK: dict[str, int] = {"captured": 0, "qualified": 1, "disqualified": 2, "converted": 3}
@@ -124,123 +101,6 @@ SYSTEM_EVENTS: tuple[type[DomainEvent], ...] = (
     RecordsMerged,
 )
 """Internal bookkeeping, not an interaction with the customer."""
-
-
-class TaxIdView(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    scheme: str
-    number: str
-    country: str | None = None
-
-
-class Place(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    city: str | None = None
-    state: str | None = None
-    country: str | None = None
-
-
-class OpportunityView(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    title: str | None = None
-    stage: str | None = None
-    amount: Money | None = None
-    probability: Decimal | None = None
-    owner_id: str | None = None
-    owner_team: str | None = None
-
-
-class DealFacts(BaseModel):
-    """What record-level filtering needs of one deal, open or closed: its latest owner
-    and team, when it was last lost, its latest interaction. A reader that may not see
-    the deal gets a profile re-derived without it (``customer360.restricted``)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    owner_id: str | None = None
-    owner_team: str | None = None
-    lost_at: datetime | None = None
-    last_interaction_at: datetime | None = None
-    last_interaction_summary: str | None = None
-
-
-class OrderView(BaseModel):
-    """The facts known about one order; ``status`` and ``total`` derive from them."""
-
-    model_config = ConfigDict(frozen=True)
-
-    status: OrderStatus = "unknown"
-    total: Money | None = None
-    total_from_order: bool = False
-    channel: str | None = None
-    placed_at: datetime | None = None
-    delivered_at: datetime | None = None
-    cancelled_at: datetime | None = None
-    returned_at: datetime | None = None
-    defective: bool = False
-    opportunity_id: str | None = None
-
-
-class MainRecord(BaseModel):
-    """Who the main record is: the highest-ranked registration, earliest within a rank."""
-
-    model_config = ConfigDict(frozen=True)
-
-    rank: int
-    at: datetime
-    display_name: str
-    company_name: str | None = None
-    owner_id: str | None = None
-    address: Place | None = None
-
-
-class Profile(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    customer_id: str
-    kind: Kind = "unknown"
-    display_name: str | None = None
-    company_name: str | None = None
-    person_names: list[str] = Field(default_factory=list)
-    tax_ids: list[TaxIdView] = Field(default_factory=list)
-    phones: list[str] = Field(default_factory=list, description="E.164")
-    emails: list[str] = Field(default_factory=list)
-    address: Place | None = None
-    addresses: list[Place] = Field(default_factory=list)
-    account_id: str | None = None
-    contact_ids: list[str] = Field(default_factory=list)
-    lead_ids: list[str] = Field(default_factory=list)
-    owner_id: str | None = None
-    lead_status: LeadStatus | None = None
-    converted_into: str | None = None
-    merged_into: str | None = None
-    merged_from: list[str] = Field(default_factory=list)
-    became_customer_at: datetime | None = None
-    lifecycle: Stage = "prospect"
-    open_opportunities: dict[str, OpportunityView] = Field(default_factory=dict)
-    closed_opportunities: dict[str, Literal["won", "lost"]] = Field(default_factory=dict)
-    last_lost_at: datetime | None = None
-    orders: dict[str, OrderView] = Field(default_factory=dict)
-    lifetime_value: dict[str, Decimal] = Field(default_factory=dict)
-    first_order_at: datetime | None = None
-    last_order_at: datetime | None = None
-    last_interaction_at: datetime | None = None
-    last_interaction_summary: str | None = None
-    other_interaction_at: datetime | None = None
-    other_interaction_summary: str | None = Field(
-        None, description="The latest interaction linked to no deal"
-    )
-    deals: dict[str, DealFacts] = Field(default_factory=dict)
-    open_cases: list[str] = Field(default_factory=list)
-    open_complaints: int = 0
-    last_complaint_at: datetime | None = None
-    last_defective_return_at: datetime | None = None
-    first_seen_at: datetime | None = None
-    updated_at: datetime | None = None
-    main_record: MainRecord | None = None
 
 
 # ------------------------------------------------------------------------- public API
@@ -574,68 +434,6 @@ def _set_facts(data: dict[str, object], deal: str, **changes: object) -> None:
     deals = data["deals"]
     assert isinstance(deals, dict)
     data["deals"] = {**deals, deal: _facts(data, deal).model_copy(update=changes)}
-
-
-def derive(data: dict[str, object]) -> None:
-    """Everything computed from the facts: names, totals, dates, stage."""
-    main = data["main_record"]
-    if isinstance(main, MainRecord):
-        data["display_name"] = main.display_name
-        data["company_name"] = main.company_name
-        data["owner_id"] = main.owner_id
-        addresses = data["addresses"]
-        assert isinstance(addresses, list)
-        data["address"] = main.address or (addresses[0] if addresses else None)
-    cases = data["open_cases"]
-    assert isinstance(cases, list)
-    data["open_complaints"] = len(cases)
-
-    orders = data["orders"]
-    assert isinstance(orders, dict)
-    counted = [o for o in orders.values() if o.placed_at is not None and o.cancelled_at is None]
-    ltv: dict[str, Decimal] = {}
-    for order in counted:
-        if order.returned_at is None and order.total is not None:
-            currency = order.total.currency
-            ltv[currency] = ltv.get(currency, Decimal(0)) + order.total.amount
-    data["lifetime_value"] = dict(sorted(ltv.items()))
-    placed = [o.placed_at for o in counted]
-    first_order_at = min(placed) if placed else None
-    last_order_at = max(placed) if placed else None
-    data["first_order_at"] = first_order_at
-    data["last_order_at"] = last_order_at
-    data["lifecycle"] = _stage(data, counted, first_order_at, last_order_at)
-
-
-def _stage(
-    data: dict[str, object],
-    counted: list[OrderView],
-    first_order_at: datetime | None,
-    last_order_at: datetime | None,
-) -> Stage:
-    latest = data["updated_at"]
-    lost = data["last_lost_at"]
-    defective = data["last_defective_return_at"]
-    complaint = data["last_complaint_at"]
-    assert isinstance(latest, datetime)
-    if first_order_at is not None and last_order_at is not None:
-        if isinstance(lost, datetime) and lost > first_order_at and lost > last_order_at:
-            return "win_back"
-        if latest - last_order_at >= DORMANT_AFTER:
-            return "win_back"
-        if isinstance(defective, datetime) and defective >= last_order_at:
-            return "at_risk"
-        if isinstance(complaint, datetime) and complaint >= last_order_at:
-            return "at_risk"
-        if len(counted) >= 2:
-            return "active"
-        only = counted[0]
-        if only.delivered_at is not None or only.returned_at is not None:
-            return "first_order_delivered"
-        return "first_order"
-    if data["became_customer_at"] is not None:
-        return "new_customer"
-    return "prospect"
 
 
 # ---------------------------------------------------------------------------- helpers

@@ -14,7 +14,8 @@ from typing import Any
 
 import orjson
 
-from projections.customer360.profile import Profile, affected_customers, evolve
+from projections.customer360.model import Profile
+from projections.customer360.profile import affected_customers, evolve
 from services.platform.consumer import ConsumedEvent
 from services.platform.db import Connection
 

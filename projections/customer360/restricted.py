@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from projections.customer360.profile import DealFacts, Profile, derive
+from projections.customer360.lifecycle import derive
+from projections.customer360.model import DealFacts, Profile
 
 Visible = Callable[[DealFacts], bool]
 

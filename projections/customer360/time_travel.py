@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from contracts.registry import event_class
-from projections.customer360.profile import Profile, fold
+from projections.customer360.model import Profile
+from projections.customer360.profile import fold
 from projections.timeline.queries import entries_up_to
 from services.platform.db import Connection
 

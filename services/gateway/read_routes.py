@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from projections.customer360.profile import Profile
+from projections.customer360.model import Profile
 from projections.customer360.queries import get_profile, search
 from projections.timeline.queries import MAX_LIMIT, page, survivor_of
 from services.gateway.access import CurrentPrincipal, runtime_of

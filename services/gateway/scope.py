@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from projections.customer360.profile import DealFacts, Profile
+from projections.customer360.model import DealFacts, Profile
 from projections.customer360.restricted import restricted
 from services.gateway.auth import Principal
 from services.gateway.policy import SALES_MANAGER, SCOPED_ROLES, SELLER

@@ -33,7 +33,8 @@ from contracts.events.sales import (
 from contracts.events.support import ComplaintFiled
 from contracts.money import Money
 from contracts.registry import DomainEvent
-from projections.customer360.profile import Profile, affected_customers, evolve, fold
+from projections.customer360.model import Profile
+from projections.customer360.profile import affected_customers, evolve, fold
 
 T0 = datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
 ACCOUNT = uuid.UUID("3e1d5c7a-9b2f-4c8e-a6d4-1f0e9d8c7b6a")
