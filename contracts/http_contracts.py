@@ -18,6 +18,9 @@ from typing import Any
 from contracts.catalogue import HTTP_CONTRACTS, Context
 from contracts.compatibility import SchemaDiff
 
+# One rendering for event schemas and HTTP contracts.
+from contracts.schema_files import render as render
+
 ROLES_KEY = "x-crm-roles"
 METHODS = ("get", "put", "post", "delete", "patch")
 
@@ -50,10 +53,6 @@ def with_roles(document: dict[str, Any], roles: dict[str, list[str]]) -> dict[st
     for method, path, operation in operations(out):
         operation[ROLES_KEY] = sorted(roles[f"{method} {path}"])
     return out
-
-
-def render(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
 # --------------------------------------------------------------------- compatibility

@@ -8,11 +8,15 @@ make already-published events unreadable fails before it ships.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import contracts
 from contracts.envelope import CloudEvent
+
+if TYPE_CHECKING:
+    from contracts.compatibility import SchemaDiff
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 
@@ -98,19 +102,35 @@ def write_all() -> list[Path]:
 
     SCHEMA_DIR.mkdir(exist_ok=True)
     files = {**generated_schemas(), ASYNCAPI_FILE: asyncapi_document()}
-    breaking = []
-    for path, schema in files.items():
-        if path.parent == SCHEMA_DIR and path.exists():
-            diff = compare_schemas(json.loads(path.read_text()), schema)
-            breaking += [f"{path.name}: {reason}" for reason in diff.breaking]
+    schemas = {path: schema for path, schema in files.items() if path.parent == SCHEMA_DIR}
+    breaking = breaking_rewrites(schemas, compare_schemas)
     if breaking:
         raise BreakingSchemaChange(
             "published schemas would change incompatibly; add version N+1 and an upcaster "
             "instead:\n  " + "\n  ".join(breaking)
         )
+    return write_changed(files)
+
+
+def breaking_rewrites(
+    documents: dict[Path, dict[str, Any]],
+    compare: Callable[[dict[str, Any], dict[str, Any]], SchemaDiff],
+) -> list[str]:
+    """Why writing ``documents`` over the published files would break their readers
+    (empty: every change is additive). Shared by event schemas and HTTP contracts."""
+    return [
+        f"{path.name}: {reason}"
+        for path, document in documents.items()
+        if path.exists()
+        for reason in compare(json.loads(path.read_text()), document).breaking
+    ]
+
+
+def write_changed(documents: dict[Path, dict[str, Any]]) -> list[Path]:
+    """Write each document whose file is missing or differs; the paths written."""
     written = []
-    for path, schema in files.items():
-        text = render(schema)
+    for path, document in documents.items():
+        text = render(document)
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
             written.append(path)

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from contracts.catalogue import CONTEXTS, Context
-from contracts.http_contracts import compare_http_contracts, render, roles_file, with_roles
+from contracts.http_contracts import compare_http_contracts, roles_file, with_roles
+from contracts.schema_files import breaking_rewrites, write_changed
 
 
 class BreakingContractChange(Exception):
@@ -31,23 +32,13 @@ def generated_contract(context: Context) -> dict[str, Any]:
 
 def write_all(contexts: tuple[Context, ...] = CONTEXTS) -> list[Path]:
     documents = {c.contract_file: generated_contract(c) for c in contexts if c.http_app}
-    breaking = []
-    for path, document in documents.items():
-        if path.exists():
-            diff = compare_http_contracts(json.loads(path.read_text()), document)
-            breaking += [f"{path.name}: {reason}" for reason in diff.breaking]
+    breaking = breaking_rewrites(documents, compare_http_contracts)
     if breaking:
         raise BreakingContractChange(
             "published HTTP contracts would change incompatibly; publish the next version "
             "(a new <context>.vN+1.json in the catalogue) instead:\n  " + "\n  ".join(breaking)
         )
-    written = []
-    for path, document in documents.items():
-        text = render(document)
-        if not path.exists() or path.read_text() != text:
-            path.write_text(text)
-            written.append(path)
-    return written
+    return write_changed(documents)
 
 
 if __name__ == "__main__":
