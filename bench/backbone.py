@@ -67,7 +67,7 @@ async def bench_append(ep: Endpoints, writers: int = 8, per_writer: int = 500, r
     """Single-event commands from concurrent writers vs a bare INSERT + COMMIT."""
     pool = await _fresh_schema(ep, "bench_append", EVENTSTORE_SQL, max_size=writers + 2)
     await pool.execute(BARE_TABLE)
-    store = EventStore(pool, "/crm/bench")
+    store = EventStore(pool, "/crm/bench", keys=None)
     events = [purchase(n) for n in range(writers * per_writer)]
     payloads = [e.model_dump_json() for e in events]
 
@@ -124,7 +124,7 @@ async def bench_append(ep: Endpoints, writers: int = 8, per_writer: int = 500, r
 async def bench_relay(ep: Endpoints, count: int = 30000):
     """Store-to-Kafka throughput of the relay vs a bare producer sending the same records."""
     pool = await _fresh_schema(ep, "bench_relay", EVENTSTORE_SQL)
-    store = EventStore(pool, "/crm/bench")
+    store = EventStore(pool, "/crm/bench", keys=None)
     run = uuid.uuid4().hex[:8]
     ours_topic, bare_topic = f"bench.{run}.relay", f"bench.{run}.bare"
     await ensure_topics(
@@ -189,7 +189,7 @@ async def bench_relay(ep: Endpoints, count: int = 30000):
 async def bench_end_to_end(ep: Endpoints, rate: int = 1000, seconds: int = 10):
     """Append commit to read-model commit at a steady rate, vs bare Kafka produce->consume."""
     pool = await _fresh_schema(ep, "bench_e2e", EVENTSTORE_SQL, max_size=20)
-    store = EventStore(pool, "/crm/bench")
+    store = EventStore(pool, "/crm/bench", keys=None)
     run = uuid.uuid4().hex[:8]
     topic, dlt, bare_topic = f"bench.{run}.e2e", f"bench.{run}.dlt", f"bench.{run}.e2e-bare"
     await ensure_topics(

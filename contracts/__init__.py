@@ -6,6 +6,7 @@ Nothing in this package performs I/O. Services talk to each other only through i
 from contracts.envelope import CloudEvent, partition_key
 
 # Importing the event modules registers their classes.
+from contracts.events import privacy as _privacy  # noqa: F401
 from contracts.events import sales as _sales  # noqa: F401
 from contracts.events import support as _support  # noqa: F401
 from contracts.registry import (

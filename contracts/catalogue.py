@@ -99,11 +99,18 @@ PROJECTORS: tuple[Process, ...] = (
 
 
 PROJECTION_MIGRATIONS = "projections.migrations"
+DATA_KEYS_MIGRATIONS = "services.platform.privacy.migrations"
+"""The registry of data subjects' keys, which every context and projection uses."""
 
 
 def migration_modules() -> tuple[str, ...]:
-    """What ``crm migrate`` runs, in order: each context's schema, then the projections."""
-    return (*(c.migrations for c in CONTEXTS if c.migrations), PROJECTION_MIGRATIONS)
+    """What ``crm migrate`` runs, in order: the key registry, each context's schema, then
+    the projections."""
+    return (
+        DATA_KEYS_MIGRATIONS,
+        *(c.migrations for c in CONTEXTS if c.migrations),
+        PROJECTION_MIGRATIONS,
+    )
 
 
 @dataclass(frozen=True)

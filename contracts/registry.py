@@ -29,6 +29,13 @@ class DomainEvent(BaseModel):
     event_type: ClassVar[str]
     schema_version: ClassVar[int] = 1
     context: ClassVar[str]
+    personal_fields: ClassVar[tuple[str, ...]] = ()
+    """Fields holding personal data (``contracts.personal``): sealed on the wire."""
+    data_subject: ClassVar[str] = "customer_id"
+    """The field naming whose personal data they are: the key that seals them."""
+    sealed_since: ClassVar[int] = 1
+    """The first schema version whose wire form carries the personal fields sealed;
+    earlier versions carried them in plain text (and stay readable until erasure)."""
 
     def customer(self) -> str | None:
         """The customer this fact concerns, if any (the Kafka key and timeline owner)."""
@@ -51,7 +58,19 @@ def register(cls: _E) -> _E:
         raise ValueError(f"{key} registered twice")
     _classes[key] = cls
     _latest[cls.event_type] = max(_latest.get(cls.event_type, 0), cls.schema_version)
+    plain = (cls.event_type, cls.sealed_since - 1)
+    if cls.personal_fields and cls.sealed_since > 1 and plain not in _classes:
+        # The version before sealing is the same model in plain text on the wire: events
+        # published before sealing read as they always did, through an identity upcaster.
+        _classes[plain] = cls
+        _upcasters.setdefault(plain, dict)
     return cls
+
+
+def is_sealed_version(event_type: str, version: int) -> bool:
+    """Whether data of this type and version carries its personal fields sealed."""
+    cls = _classes.get((event_type, version))
+    return cls is not None and bool(cls.personal_fields) and version >= cls.sealed_since
 
 
 def upcaster(event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:

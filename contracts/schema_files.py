@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import contracts
 from contracts.envelope import CloudEvent
+from contracts.personal import sealed_schema
+from contracts.registry import is_sealed_version
 
 if TYPE_CHECKING:
     from contracts.compatibility import SchemaDiff
@@ -32,6 +34,8 @@ def generated_schemas() -> dict[Path, dict[str, Any]]:
     }
     for (event_type, version), cls in sorted(contracts.registered_types().items()):
         schema = cls.model_json_schema(mode="serialization")
+        if is_sealed_version(event_type, version):
+            schema = sealed_schema(cls, schema)
         schema["$id"] = f"urn:crm:schema:{event_type}:v{version}"
         schema["x-event-type"] = event_type
         schema["x-schema-version"] = version

@@ -21,6 +21,9 @@ SALES = TopicSpec("crm.sales.events", 6, "Sales force automation: accounts, lead
 SUPPORT = TopicSpec("crm.support.events", 6, "Customer service: cases, complaints, resolutions")
 ROUTING = TopicSpec("crm.routing.events", 6, "Queueing and routing of contacts to staff")
 MARKETING = TopicSpec("crm.marketing.events", 6, "Campaigns, segments, triggered communications")
+PRIVACY = TopicSpec(
+    "crm.privacy.events", 6, "Privacy: erasures of personal data (crypto-shredding)"
+)
 EXTERNAL = TopicSpec(
     "crm.external.events", 6, "CloudEvents published by other systems (shop, web forms, telephony)"
 )
@@ -31,7 +34,9 @@ DEAD_LETTER = TopicSpec(
     {"retention.ms": str(30 * 24 * 3600 * 1000)},
 )
 
-TOPICS: tuple[TopicSpec, ...] = (SALES, SUPPORT, ROUTING, MARKETING, EXTERNAL, DEAD_LETTER)
+TOPICS: tuple[TopicSpec, ...] = (
+    SALES, SUPPORT, ROUTING, MARKETING, PRIVACY, EXTERNAL, DEAD_LETTER,
+)  # fmt: skip
 
 EXTERNAL_EVENT_TYPES: frozenset[str] = frozenset(
     {
@@ -68,7 +73,10 @@ def external_refusal(event_type: str, source: str) -> str | None:
     return None
 
 
-_BY_CONTEXT = {"sales": SALES, "support": SUPPORT, "routing": ROUTING, "marketing": MARKETING}
+_BY_CONTEXT = {
+    "sales": SALES, "support": SUPPORT, "routing": ROUTING, "marketing": MARKETING,
+    "privacy": PRIVACY,
+}  # fmt: skip
 
 
 def topic_for_context(context: str) -> TopicSpec:

@@ -9,13 +9,20 @@ import asyncpg
 import pytest
 
 from contracts.topics import TopicSpec
+from deploy.local.config import ensure_master_key
 from services.platform.db import apply_sql, create_pool
 from services.platform.kafka import ensure_topics
 from services.platform.logging import configure_logging
 from services.platform.migrate import migrate_projection_catalog
+from services.platform.privacy.data_keys import DataKeys, data_keys_from_environment
+from services.platform.privacy.migrations import migrate as migrate_data_keys
 from tests.infra import Infra, start_infra, stop_infra
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+if not os.environ.get("CRM_MASTER_KEY") and not os.environ.get("CRM_KEY_PROVIDER"):
+    # The local installation's key, as `make run` uses: processes the tests start inherit it.
+    os.environ["CRM_MASTER_KEY"] = ensure_master_key()
 
 configure_logging("WARNING", json=False)
 
@@ -41,6 +48,18 @@ async def _migrate_projection_catalog(database_url: str) -> None:
         await migrate_projection_catalog(conn)
     finally:
         await conn.close()
+    await migrate_data_keys(database_url)
+
+
+@pytest.fixture
+async def data_keys(infra: Infra) -> AsyncIterator[DataKeys]:
+    """The key registry (crm_privacy) with the tests' master key, on a pool of its own."""
+    pool = await asyncpg.create_pool(infra.database_url, min_size=1, max_size=4)
+    assert pool is not None
+    keys = data_keys_from_environment(pool)
+    await keys.check_master_key()
+    yield keys
+    await pool.close()
 
 
 @pytest.fixture

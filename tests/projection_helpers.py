@@ -48,7 +48,7 @@ def consumed(event: DomainEvent, at: datetime, topic: str = "crm.sales.events") 
         topic, 0, next(_offsets), 0, 0, partition_key(envelope), value, None, 0, len(value),
         envelope.kafka_headers(),
     )  # fmt: skip
-    return parse_record(record)
+    return parse_record(record, {})  # plain data: no keys needed
 
 
 @contextlib.asynccontextmanager

@@ -22,6 +22,9 @@ class _SalesEvent(DomainEvent):
 @register
 class OpportunityOpened(_SalesEvent):
     event_type = "crm.sales.opportunity_opened"
+    schema_version = 2
+    sealed_since = 2
+    personal_fields = ("title",)
 
     opportunity_id: UUID
     customer_id: str = Field(min_length=1, max_length=200)
@@ -40,6 +43,9 @@ class OpportunityOpened(_SalesEvent):
 @register
 class DealStageChanged(_SalesEvent):
     event_type = "crm.sales.deal_stage_changed"
+    schema_version = 2
+    sealed_since = 2
+    personal_fields = ("reason",)
 
     opportunity_id: UUID
     customer_id: str = Field(min_length=1, max_length=200)
@@ -118,6 +124,9 @@ AssignmentRule = Literal["territory", "round_robin", "manual"]
 @register
 class AccountRegistered(_SalesEvent):
     event_type = "crm.sales.account_registered"
+    schema_version = 2
+    sealed_since = 2
+    personal_fields = ("name", "tax_id", "phones", "emails", "address")
 
     account_id: UUID
     customer_id: str = Field(min_length=1, max_length=200, description="= account id")
@@ -133,6 +142,17 @@ class AccountRegistered(_SalesEvent):
 @register
 class ContactRegistered(_SalesEvent):
     event_type = "crm.sales.contact_registered"
+    schema_version = 2
+    sealed_since = 2
+    personal_fields = (
+        "first_name",
+        "last_name",
+        "job_title",
+        "tax_id",
+        "phones",
+        "emails",
+        "address",
+    )
 
     contact_id: UUID
     customer_id: str = Field(
@@ -154,6 +174,9 @@ class RecordsMerged(_SalesEvent):
     """Two records of the same customer united: the merged one now points at the survivor."""
 
     event_type = "crm.sales.records_merged"
+    schema_version = 2
+    sealed_since = 2
+    personal_fields = ("reason",)
 
     kind: Literal["account", "contact"]
     survivor_id: UUID
@@ -167,6 +190,9 @@ class RecordsMerged(_SalesEvent):
 @register
 class LeadCaptured(_SalesEvent):
     event_type = "crm.sales.lead_captured"
+    schema_version = 2
+    sealed_since = 2
+    personal_fields = ("name", "company", "emails", "phones", "address", "notes")
 
     lead_id: UUID
     customer_id: str = Field(min_length=1, max_length=200, description="= lead id (a prospect)")
@@ -185,6 +211,9 @@ class LeadQualified(_SalesEvent):
     """The prospect is interested."""
 
     event_type = "crm.sales.lead_qualified"
+    schema_version = 2
+    sealed_since = 2
+    personal_fields = ("notes",)
 
     lead_id: UUID
     customer_id: str = Field(min_length=1, max_length=200)
@@ -195,6 +224,9 @@ class LeadQualified(_SalesEvent):
 @register
 class LeadDisqualified(_SalesEvent):
     event_type = "crm.sales.lead_disqualified"
+    schema_version = 2
+    sealed_since = 2
+    personal_fields = ("reason",)
 
     lead_id: UUID
     customer_id: str = Field(min_length=1, max_length=200)
@@ -240,6 +272,9 @@ class OpportunityLost(_SalesEvent):
     """Lost-order analysis: a reason from the catalogue plus free text."""
 
     event_type = "crm.sales.opportunity_lost"
+    schema_version = 2
+    sealed_since = 2
+    personal_fields = ("details",)
 
     opportunity_id: UUID
     customer_id: str = Field(min_length=1, max_length=200)
@@ -251,6 +286,9 @@ class OpportunityLost(_SalesEvent):
 @register
 class OpportunityReopened(_SalesEvent):
     event_type = "crm.sales.opportunity_reopened"
+    schema_version = 2
+    sealed_since = 2
+    personal_fields = ("reason",)
 
     opportunity_id: UUID
     customer_id: str = Field(min_length=1, max_length=200)
@@ -334,6 +372,9 @@ class OrderDelivered(_SalesEvent):
 @register
 class OrderCancelled(_SalesEvent):
     event_type = "crm.sales.order_cancelled"
+    schema_version = 2
+    sealed_since = 2
+    personal_fields = ("reason",)
 
     order_id: UUID
     customer_id: str = Field(min_length=1, max_length=200)
@@ -343,6 +384,9 @@ class OrderCancelled(_SalesEvent):
 @register
 class OrderReturned(_SalesEvent):
     event_type = "crm.sales.order_returned"
+    schema_version = 2
+    sealed_since = 2
+    personal_fields = ("reason",)
 
     order_id: UUID
     customer_id: str = Field(min_length=1, max_length=200)
@@ -362,6 +406,9 @@ class RelatedTo(BaseModel):
 @register
 class ActivityLogged(_SalesEvent):
     event_type = "crm.sales.activity_logged"
+    schema_version = 2
+    sealed_since = 2
+    personal_fields = ("subject", "notes", "outcome")
 
     activity_id: UUID
     customer_id: str = Field(min_length=1, max_length=200)
@@ -378,6 +425,9 @@ class ActivityLogged(_SalesEvent):
 @register
 class FollowUpScheduled(_SalesEvent):
     event_type = "crm.sales.follow_up_scheduled"
+    schema_version = 2
+    sealed_since = 2
+    personal_fields = ("subject",)
 
     follow_up_id: UUID
     customer_id: str = Field(min_length=1, max_length=200)
@@ -393,6 +443,9 @@ class FollowUpDue(_SalesEvent):
     """The reminder for the owner: call back, meet, clarify or close."""
 
     event_type = "crm.sales.follow_up_due"
+    schema_version = 2
+    sealed_since = 2
+    personal_fields = ("subject",)
 
     follow_up_id: UUID
     customer_id: str = Field(min_length=1, max_length=200)

@@ -15,6 +15,9 @@ class _SupportEvent(DomainEvent):
 @register
 class ComplaintFiled(_SupportEvent):
     event_type = "crm.support.complaint_filed"
+    schema_version = 2
+    sealed_since = 2
+    personal_fields = ("subject", "description")
 
     case_id: UUID
     customer_id: str = Field(min_length=1, max_length=200)

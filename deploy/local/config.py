@@ -146,3 +146,22 @@ class LocalConfig:
 
 def _resolve(config: LocalConfig | None) -> LocalConfig:
     return config if config is not None else LocalConfig.from_env()
+
+
+MASTER_KEY_FILE = "master.key"
+
+
+def ensure_master_key(local_dir: Path | None = None) -> str:
+    """The local installation's master key (``CRM_MASTER_KEY`` for ``make run`` and the
+    tests), made once beside the local database it guards and readable by its owner only.
+    A deployment gives its own through the environment or a key provider instead."""
+    import base64
+    import secrets
+
+    path = (local_dir or _default_local_dir()) / MASTER_KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode() + "\n")
+    return path.read_text().strip()

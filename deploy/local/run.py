@@ -145,6 +145,12 @@ async def supervise(args: argparse.Namespace) -> int:
 
     for line in await migrate_all(database, migration_modules()):
         print(f"  migrated {line}", flush=True)
+    if not os.environ.get("CRM_MASTER_KEY") and not os.environ.get("CRM_KEY_PROVIDER"):
+        # The local installation's master key, made once beside its database; the
+        # children inherit it. A deployment passes its own (or a key provider).
+        from deploy.local.config import ensure_master_key
+
+        os.environ["CRM_MASTER_KEY"] = ensure_master_key(local.local_dir)
     state = Path(args.state_dir) if args.state_dir else local.local_dir
     logs, pids = state / "logs", state / "run"
     logs.mkdir(parents=True, exist_ok=True)

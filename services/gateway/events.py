@@ -22,10 +22,12 @@ from pydantic import BaseModel, Field, ValidationError
 
 import contracts
 from contracts.envelope import CloudEvent, partition_key
-from contracts.registry import parse_data
+from contracts.registry import DomainEvent, parse_data
 from contracts.topics import RESERVED_SOURCE_PREFIX, external_refusal
 from services.gateway.errors import GatewayProblem
 from services.platform.logging import get_logger
+from services.platform.privacy.codec import seal_cloudevents
+from services.platform.privacy.data_keys import SubjectErased, SubjectKeys
 
 log = get_logger(__name__)
 
@@ -105,8 +107,9 @@ def _problem(detail: str, errors: list[dict[str, Any]] | None = None) -> dict[st
 
 def validate_event(
     item: Any, correlation_id: str | None, allowed_sources: frozenset[str] = frozenset()
-) -> CloudEvent | dict[str, Any]:
-    """The event ready to publish, or the problem saying why it is refused."""
+) -> tuple[CloudEvent, DomainEvent] | dict[str, Any]:
+    """The event ready to publish (its envelope and its validated data), or the problem
+    saying why it is refused."""
     if not isinstance(item, dict):
         return _problem("an event must be a JSON object (a CloudEvent)")
     try:
@@ -139,7 +142,34 @@ def validate_event(
         update["customerid"] = event.customer()  # key by customer: their events keep order
     if envelope.correlationid is None and correlation_id:
         update["correlationid"] = correlation_id
-    return envelope.model_copy(update=update) if update else envelope
+    return (envelope.model_copy(update=update) if update else envelope), event
+
+
+async def _sealed(
+    keys: SubjectKeys, validated: list[tuple[CloudEvent, DomainEvent] | dict[str, Any]]
+) -> list[CloudEvent | dict[str, Any]]:
+    """Valid events sealed for publishing; an event of an erased subject is refused (409),
+    the rest of a batch still goes."""
+    events = [item for item in validated if not isinstance(item, dict)]
+    try:
+        sealed = iter(await seal_cloudevents(keys, events))
+        return [item if isinstance(item, dict) else next(sealed) for item in validated]
+    except SubjectErased:
+        pass  # one by one, to refuse just the erased subjects' events
+    out: list[CloudEvent | dict[str, Any]] = []
+    for item in validated:
+        if isinstance(item, dict):
+            out.append(item)
+            continue
+        try:
+            out.extend(await seal_cloudevents(keys, [item]))
+        except SubjectErased as exc:
+            detail = f"{exc}: the CRM keeps no new personal data about this subject"
+            problem = _problem(detail, [{"field": "customerid", "message": detail,
+                                         "type": "erased"}])  # fmt: skip
+            out.append({**problem, "status": 409, "title": "Personal data erased",
+                        "type": "https://opencrm.dev/problems/personal-data-erased"})  # fmt: skip
+    return out
 
 
 def _field_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, Any]]:
@@ -180,14 +210,17 @@ async def publish(
     items: list[Any],
     batch: bool,
     correlation_id: str | None,
-    allowed_sources: frozenset[str] = frozenset(),
+    allowed_sources: frozenset[str],
+    keys: SubjectKeys,
 ) -> EventsAnswer:
-    """Validate each event, publish the valid ones (acks=all), answer event by event."""
-    checked = [validate_event(item, correlation_id, allowed_sources) for item in items]
+    """Validate each event, seal its personal fields, publish the valid ones (acks=all),
+    answer event by event."""
+    validated = [validate_event(item, correlation_id, allowed_sources) for item in items]
+    checked = await _sealed(keys, validated)
     first = checked[0]
     if not batch and not isinstance(first, CloudEvent):
         raise GatewayProblem(
-            422, first["title"], first["detail"], "invalid-event",
+            first["status"], first["title"], first["detail"], "invalid-event",
             extra={"errors": first.get("errors", [])},
         )  # fmt: skip
     outcomes: dict[int, BaseException | None] = {}

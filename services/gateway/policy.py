@@ -23,6 +23,7 @@ SERVICE_AGENT = "service_agent"
 MARKETER = "marketer"
 ANALYST = "analyst"
 INTEGRATION = "integration"
+PRIVACY_OFFICER = "privacy_officer"
 ADMIN = "admin"
 
 ROLES: tuple[str, ...] = (
@@ -32,6 +33,7 @@ ROLES: tuple[str, ...] = (
     MARKETER,
     ANALYST,
     INTEGRATION,
+    PRIVACY_OFFICER,
     ADMIN,
 )
 
@@ -47,6 +49,8 @@ ROLE_DESCRIPTIONS = {
     MARKETER: "captures leads, reads customers, the 360 view, timelines and search",
     ANALYST: "reads everything (deals of every team included), writes nothing",
     INTEGRATION: "another system: publishes events, nothing else",
+    PRIVACY_OFFICER: "the data protection officer (LGPD encarregado): answers data subjects' "
+    "requests (access, export, erasure) and keeps legal holds; no sales or service work",
     ADMIN: "everything",
 }
 

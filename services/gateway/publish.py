@@ -16,8 +16,9 @@ async def publish_events(principal: CurrentPrincipal, request: Request) -> Any:
     """Publish CloudEvents from another system: one event, or a batch of up to 500.
 
     Each is validated against `contracts/` (envelope, type, schema version, data) and the
-    valid ones are published to `crm.external.events`; the answer says event by event
-    what happened. A single invalid event answers 422; re-sending an event is safe."""
+    valid ones are published to `crm.external.events`, their personal fields sealed with
+    the subject's key (a subject already erased refuses the event); the answer says event
+    by event what happened. A single invalid event answers 422; re-sending an event is safe."""
     runtime = runtime_of(request)
     items, batch = external_events.read_events(
         await request.body(), request.headers.get("content-type", ""),
@@ -28,6 +29,7 @@ async def publish_events(principal: CurrentPrincipal, request: Request) -> Any:
         return await external_events.publish(
             producer, runtime.settings.events_topic, items, batch,
             request.scope["state"].get("correlation_id"), principal.sources,
+            runtime.data_keys,
         )  # fmt: skip
     except GatewayProblem as exc:
         if exc.status == 503:

@@ -17,6 +17,7 @@ from services.gateway.reads import Projections
 from services.gateway.settings import GatewaySettings
 from services.platform.kafka import LazyProducer, make_producer
 from services.platform.logging import get_logger
+from services.platform.privacy.data_keys import DataKeys, data_keys_from_environment
 
 log = get_logger(__name__)
 
@@ -30,6 +31,8 @@ class GatewayRuntime:
     producer: LazyProducer
     limiter: RateLimiter
     projections: Projections
+    data_keys: DataKeys
+    """Seals the personal fields of other systems' events before they are published."""
     failed_auth: RateLimiter = field(default_factory=lambda: RateLimiter(5.0, 20))
     keys_file: Path | None = None  # the local key ring, re-read when it changes
     keys_check_seconds: float = 2.0  # how often to look whether it changed
@@ -74,6 +77,7 @@ class GatewayRuntime:
             limiter=RateLimiter(settings.rate_per_second, settings.rate_burst),
             failed_auth=RateLimiter(settings.failed_auth_per_second, settings.failed_auth_burst),
             projections=Projections(pool),
+            data_keys=data_keys_from_environment(pool),
         )
 
     def current_keys(self) -> KeyRing:

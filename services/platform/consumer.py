@@ -17,7 +17,7 @@ import asyncio
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -31,6 +31,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from contracts.envelope import CloudEvent, decode_kafka_record
+from contracts.events.privacy import PersonalDataErased
 from contracts.registry import DomainEvent, parse_data
 from contracts.topics import external_refusal, is_external_topic
 from services.platform import metrics
@@ -39,6 +40,8 @@ from services.platform.faults import CONTENTION, DATABASE_UNREACHABLE
 from services.platform.kafka import LazyProducer
 from services.platform.logging import get_logger
 from services.platform.migrate import INBOX
+from services.platform.privacy.codec import keys_for, open_data
+from services.platform.privacy.data_keys import SubjectKeys
 
 log = get_logger(__name__)
 
@@ -94,17 +97,59 @@ class PoisonRecord(Exception):
     """The record itself is unreadable: not a CloudEvent, or not valid for its contract."""
 
 
-def parse_record(record: ConsumerRecord[Any, Any]) -> ConsumedEvent:
+def decode_record(record: ConsumerRecord[Any, Any]) -> CloudEvent:
     try:
-        envelope = decode_kafka_record(record.value, list(record.headers or ()))
-        event = parse_data(envelope.type, envelope.schemaversion, envelope.data)
+        return decode_kafka_record(record.value, list(record.headers or ()))
     except Exception as exc:  # whatever the bytes make a parser do, it is the record's fault
+        raise PoisonRecord(f"{type(exc).__name__}: {exc}") from exc
+
+
+def parse_record(
+    record: ConsumerRecord[Any, Any],
+    subject_keys: Mapping[str, bytes | None],
+    envelope: CloudEvent | None = None,
+) -> ConsumedEvent:
+    """The record's event, its personal fields opened with ``subject_keys`` (fetched for
+    the batch by ``read_records``), or read as erased where a subject's key is gone."""
+    if envelope is None:
+        envelope = decode_record(record)
+    try:
+        data = open_data(envelope.type, envelope.data, subject_keys)
+        event = parse_data(envelope.type, envelope.schemaversion, data)
+    except Exception as exc:  # a forged box or invalid data: the record's fault
         raise PoisonRecord(f"{type(exc).__name__}: {exc}") from exc
     if is_external_topic(str(record.topic)):
         refusal = external_refusal(envelope.type, envelope.source)
         if refusal is not None:
             raise PoisonRecord(f"ExternalEventRefused: {refusal}")
     return ConsumedEvent(envelope, event, record)
+
+
+async def read_records(
+    keys: SubjectKeys, records: Sequence[ConsumerRecord[Any, Any]]
+) -> tuple[list[ConsumedEvent], list[tuple[ConsumerRecord[Any, Any], PoisonRecord]]]:
+    """The records' events, and the records that are not readable events. The keys of
+    the batch's subjects are fetched at once (a database fault raises: retry the batch)."""
+    poison: list[tuple[ConsumerRecord[Any, Any], PoisonRecord]] = []
+    decoded: list[tuple[ConsumerRecord[Any, Any], CloudEvent]] = []
+    for record in records:
+        try:
+            decoded.append((record, decode_record(record)))
+        except PoisonRecord as exc:
+            poison.append((record, exc))
+    subject_keys = await keys_for(keys, (envelope.data for _, envelope in decoded))
+    parsed: list[ConsumedEvent] = []
+    for record, envelope in decoded:
+        try:
+            parsed.append(parse_record(record, subject_keys, envelope))
+        except PoisonRecord as exc:
+            poison.append((record, exc))
+    erased = [
+        s for p in parsed if isinstance(p.event, PersonalDataErased) for s in p.event.subjects
+    ]
+    if erased:  # keys cached before the erasure must not open anything read after it
+        keys.forget(erased)
+    return parsed, poison
 
 
 async def _raw_batch_parser(records: tuple[Any, ...], original: Any) -> Any:
@@ -139,6 +184,7 @@ class EventConsumer:
         handler: Handler,
         producer_factory: Callable[[], AIOKafkaProducer],
         dead_letter_topic: str,
+        keys: SubjectKeys,
         max_attempts: int = 3,
         retry_backoff: float = 0.05,
         batch_size: int = 500,
@@ -147,6 +193,7 @@ class EventConsumer:
         self.group = group
         self.topics = list(topics)
         self._pool = pool
+        self.keys = keys
         self._handler = handler
         self._batch_handler = batch_handler
         self._producer = LazyProducer(producer_factory)
@@ -237,22 +284,14 @@ class EventConsumer:
         ``dead_lettered`` remembers what this batch already sent to the dead-letter topic,
         so retrying the batch after a transient error does not send it twice.
         """
-        parsed, poison = self.parse(records)
+        parsed, poison = await self.parse(records)
         await self.apply(parsed, poison, dead_lettered)
 
-    @staticmethod
-    def parse(
-        records: Sequence[ConsumerRecord[Any, Any]],
+    async def parse(
+        self, records: Sequence[ConsumerRecord[Any, Any]]
     ) -> tuple[list[ConsumedEvent], list[tuple[ConsumerRecord[Any, Any], PoisonRecord]]]:
         """The records' events, and the records that are not readable events."""
-        parsed: list[ConsumedEvent] = []
-        poison: list[tuple[ConsumerRecord[Any, Any], PoisonRecord]] = []
-        for record in records:
-            try:
-                parsed.append(parse_record(record))
-            except PoisonRecord as exc:
-                poison.append((record, exc))
-        return parsed, poison
+        return await read_records(self.keys, records)
 
     async def apply(
         self,

@@ -3,6 +3,10 @@
 ``append`` writes a command's events in one statement (one transaction) after checking
 the stream's version; a concurrent writer gets ``WrongExpectedVersion``, never a merge.
 The ``events`` table is also the outbox the relay publishes from.
+
+Personal fields are sealed with their subject's key before the insert
+(``services.platform.privacy``): the table, and so the topics, hold ciphertext only.
+Reads open them again, or read them as erased once the key is destroyed.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import orjson
 from contracts.envelope import CloudEvent
 from contracts.registry import DomainEvent, parse_data
 from services.platform.db import Connection
+from services.platform.privacy.codec import keys_for, open_data, seal_payloads
+from services.platform.privacy.data_keys import SubjectKeys
 
 NO_STREAM = 0
 """Expected version of a stream that must not exist yet."""
@@ -179,18 +185,30 @@ def wire_record(row: asyncpg.Record | dict[str, Any]) -> tuple[bytes, bytes]:
     return key.encode(), orjson.dumps(body, option=orjson.OPT_UTC_Z)
 
 
-def _row_to_recorded(row: asyncpg.Record | dict[str, Any]) -> RecordedEvent:
-    values = dict(row)
-    values["payload"] = orjson.loads(values["payload"])
-    return RecordedEvent(**values)
+async def _rows_to_recorded(
+    keys: SubjectKeys | None, rows: Sequence[asyncpg.Record]
+) -> list[RecordedEvent]:
+    values = [dict(row) for row in rows]
+    for value in values:
+        value["payload"] = orjson.loads(value["payload"])
+    if keys is not None:
+        subject_keys = await keys_for(keys, (v["payload"] for v in values))
+        for value in values:
+            value["payload"] = open_data(value["event_type"], value["payload"], subject_keys)
+    return [RecordedEvent(**value) for value in values]
 
 
 class EventStore:
-    """Streams of one bounded context, in the schema its pool points at."""
+    """Streams of one bounded context, in the schema its pool points at.
 
-    def __init__(self, pool: asyncpg.Pool, source: str) -> None:
+    ``keys``: the registry sealing personal fields. None stores them in plain text, which
+    only the event store's own tests and the benchmarks' bare baselines do.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, source: str, *, keys: SubjectKeys | None) -> None:
         self._pool = pool
         self.source = source
+        self.keys = keys
 
     async def append(
         self,
@@ -211,7 +229,11 @@ class EventStore:
         context = context or CommandContext()
         occurred = context.occurred_at or datetime.now(UTC)
         ids = [uuid4() for _ in events]
-        payloads = [e.model_dump_json() for e in events]
+        payloads = (
+            await seal_payloads(self.keys, events)
+            if self.keys is not None
+            else [e.model_dump_json() for e in events]
+        )
         for event, payload in zip(events, payloads, strict=True):
             size = len(payload.encode())
             if size > MAX_EVENT_BYTES:
@@ -270,7 +292,7 @@ class EventStore:
             stream_id,
             from_version,
         )
-        return [_row_to_recorded(r) for r in rows]
+        return await _rows_to_recorded(self.keys, rows)
 
     async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         """Committed events by global position (positions may have gaps; never reused)."""
@@ -280,4 +302,4 @@ class EventStore:
             after_position,
             limit,
         )
-        return [_row_to_recorded(r) for r in rows]
+        return await _rows_to_recorded(self.keys, rows)

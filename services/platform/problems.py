@@ -20,6 +20,7 @@ from services.platform.faults import (
     DatabaseUnavailable,
 )
 from services.platform.logging import get_logger
+from services.platform.privacy.data_keys import SubjectErased
 
 log = get_logger(__name__)
 
@@ -113,6 +114,14 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(
             422, "Idempotency key reused", str(exc), PROBLEM_BASE + "idempotency-key-reused",
             errors=[{"field": "Idempotency-Key", "message": str(exc), "type": "reused"}],
+        )  # fmt: skip
+
+    @app.exception_handler(SubjectErased)
+    async def erased(_: Request, exc: SubjectErased) -> JSONResponse:
+        # Nothing was written: the CRM keeps no new personal data about an erased subject.
+        return problem(
+            409, "Personal data erased", f"{exc}; the CRM keeps no new personal data about "
+            "this subject", PROBLEM_BASE + "personal-data-erased", subject=exc.subject,
         )  # fmt: skip
 
     @app.exception_handler(EventTooLarge)

@@ -20,12 +20,17 @@ from starlette.types import ASGIApp
 
 from services.platform.logging import configure_logging, get_logger
 from services.platform.migrate import SchemaNotMigrated
+from services.platform.privacy.data_keys import verify_master_key
+from services.platform.privacy.master import MasterKeyError
 from services.platform.settings import Settings
 
 log = get_logger(__name__)
 
 EXIT_NOT_MIGRATED = 3
 """Exit status of a process that refused to start on an old schema."""
+EXIT_NO_MASTER_KEY = 4
+"""Exit status of a process that refused to start without the right master key: it would
+have no way to seal personal data, and never writes it in plain text instead."""
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
@@ -130,6 +135,7 @@ def run_process(name: str, main: Callable[[Settings, asyncio.Event], Awaitable[N
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         log.info("process.starting", process=name)
+        await verify_master_key(settings.database_url)
         await main(settings, stop)
         log.info("process.stopped", process=name)
 
@@ -144,3 +150,7 @@ def run_process(name: str, main: Callable[[Settings, asyncio.Event], Awaitable[N
         log.error("process.schema_not_migrated", process=name, error=str(exc))
         print(f"{name}: {exc}", file=sys.stderr)
         sys.exit(EXIT_NOT_MIGRATED)
+    except MasterKeyError as exc:
+        log.error("process.no_master_key", process=name, error=str(exc))
+        print(f"{name}: {exc}", file=sys.stderr)
+        sys.exit(EXIT_NO_MASTER_KEY)

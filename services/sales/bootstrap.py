@@ -21,6 +21,7 @@ import asyncpg
 from services.platform.commands import CommandHandler
 from services.platform.eventstore import EventStore
 from services.platform.memory_eventstore import InMemoryCommands, InMemoryEventStore
+from services.platform.privacy.data_keys import data_keys_from_environment
 from services.sales.adapters.memory import InMemorySalesRecords
 from services.sales.adapters.postgres import PostgresSalesRecords
 from services.sales.adapters.proposal_pdf import ProposalTemplate
@@ -66,7 +67,7 @@ def bootstrap(
     """The runtime of the sales service on ``pool``; ``overrides`` replace fields of the
     config (``rules=...``, ``catalogue=...``, ``approval_threshold_percent=...``)."""
     config = replace(config or load_config(), **overrides)
-    store = store or EventStore(pool, SOURCE)
+    store = store or EventStore(pool, SOURCE, keys=data_keys_from_environment(pool))
     given = {f.name: getattr(config, f.name) for f in fields(config)}
     records = PostgresSalesRecords(pool)
     commands = CommandHandler(store, pool)

@@ -107,7 +107,9 @@ def _containers(root: Path, infra: Any) -> list[Container]:
         env = {
             # the container's own port 8080 is a free port here
             key: str(ports[name]) if value == "8080" else _translate(value, ports, mounts, infra)
-            for key, value in container_env(service).items()
+            for key, value in container_env(
+                service, {"CRM_MASTER_KEY": os.environ["CRM_MASTER_KEY"]}
+            ).items()
         }
         env.update(
             PATH="/usr/local/bin:/usr/bin:/bin", HOME=nobody.pw_dir, LANG="C.UTF-8",

@@ -25,6 +25,7 @@ from contracts.money import Money
 from services.platform.cli import app
 from services.platform.eventstore import NO_STREAM, EventStore
 from services.platform.kafka import make_producer
+from services.platform.privacy.data_keys import data_keys_from_environment
 from services.platform.relay import OutboxRelay
 from services.platform.relay_main import EVENTSTORE_SQL
 from tests.kafka_helpers import read_topic
@@ -294,7 +295,7 @@ async def commit(bootstrap: str, group: str, offsets: dict[TopicPartition, int])
 async def test_relay_status_shows_checkpoint_and_lag(infra, schema, pool_factory, topic_factory):
     pool = await pool_factory(schema, EVENTSTORE_SQL)
     topic = await topic_factory()
-    store = EventStore(pool, "/crm/test")
+    store = EventStore(pool, "/crm/test", keys=data_keys_from_environment(pool))
     for n in range(5):
         await store.append(
             f"opp-{n}",

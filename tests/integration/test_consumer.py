@@ -19,6 +19,7 @@ from contracts.money import Money
 from services.platform.consumer import INBOX_SQL, ConsumedEvent, EventConsumer, run_consumers
 from services.platform.db import Connection
 from services.platform.kafka import make_producer
+from services.platform.privacy.data_keys import data_keys_from_environment
 from tests.kafka_helpers import publish, read_topic
 
 pytestmark = pytest.mark.integration
@@ -85,6 +86,7 @@ def make_consumer(infra, pool, topic, dlt, handler, group="test-group") -> Event
         group=group,
         topics=[topic],
         pool=pool,
+        keys=data_keys_from_environment(pool),
         handler=handler,
         producer_factory=partial(make_producer, infra.kafka_bootstrap),
         dead_letter_topic=dlt,

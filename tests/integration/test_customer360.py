@@ -39,6 +39,7 @@ from projections.customer360.queries import (
 from services.platform.consumer import INBOX_SQL, EventConsumer, run_consumers
 from services.platform.db import apply_sql
 from services.platform.kafka import make_producer
+from services.platform.privacy.data_keys import data_keys_from_environment
 from tests.projection_helpers import cloud_event, consumed, one_by_one_and_batched
 
 pytestmark = pytest.mark.integration
@@ -316,6 +317,7 @@ async def test_sales_and_external_topics_land_in_one_profile(
         group=f"customer360-{schema}",
         topics=[sales, external],
         pool=pool,
+        keys=data_keys_from_environment(pool),
         handler=project,
         producer_factory=partial(make_producer, infra.kafka_bootstrap),
         dead_letter_topic=dlt,

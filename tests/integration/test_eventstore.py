@@ -11,6 +11,7 @@ import pytest
 from contracts.events.sales import DealStageChanged, OpportunityOpened
 from contracts.money import Money
 from services.platform.eventstore import NO_STREAM, CommandContext, EventStore, WrongExpectedVersion
+from services.platform.privacy.data_keys import data_keys_from_environment
 from services.platform.relay_main import EVENTSTORE_SQL
 
 pytestmark = pytest.mark.integration
@@ -33,7 +34,7 @@ def moved(customer: str, to: str, frm: str = "qualification") -> DealStageChange
 
 async def test_append_then_read_back_in_order(schema, pool_factory):
     pool = await pool_factory(schema, EVENTSTORE_SQL)
-    store = EventStore(pool, "/crm/test")
+    store = EventStore(pool, "/crm/test", keys=data_keys_from_environment(pool))
     first = await store.append("s-1", NO_STREAM, [opened()], CommandContext(correlation_id="c-1"))
     second = await store.append(
         "s-1", 1, [moved("cust-1", "quote_requested"), moved("cust-1", "proposal_sent")]
@@ -52,7 +53,7 @@ async def test_stale_or_future_expected_version_is_refused_and_nothing_written(
     schema, pool_factory
 ):
     pool = await pool_factory(schema, EVENTSTORE_SQL)
-    store = EventStore(pool, "/crm/test")
+    store = EventStore(pool, "/crm/test", keys=data_keys_from_environment(pool))
     await store.append("s-1", NO_STREAM, [opened()])
     for wrong in (0, 2, 7):
         with pytest.raises(WrongExpectedVersion) as info:
@@ -63,7 +64,7 @@ async def test_stale_or_future_expected_version_is_refused_and_nothing_written(
 
 async def test_two_writers_race_on_one_stream_exactly_one_wins(schema, pool_factory):
     pool = await pool_factory(schema, EVENTSTORE_SQL, max_size=20)
-    store = EventStore(pool, "/crm/test")
+    store = EventStore(pool, "/crm/test", keys=data_keys_from_environment(pool))
     for round_ in range(25):
         stream = f"race-{round_}"
         await store.append(stream, NO_STREAM, [opened()])
@@ -83,7 +84,7 @@ async def test_two_writers_race_on_one_stream_exactly_one_wins(schema, pool_fact
 
 async def test_many_writers_one_stream_each_round_exactly_one_wins(schema, pool_factory):
     pool = await pool_factory(schema, EVENTSTORE_SQL, max_size=20)
-    store = EventStore(pool, "/crm/test")
+    store = EventStore(pool, "/crm/test", keys=data_keys_from_environment(pool))
     await store.append("hot", NO_STREAM, [opened()])
     rounds, writers = 10, 8
     for round_ in range(rounds):
@@ -111,7 +112,7 @@ async def test_writer_whose_xid_predates_the_streams_last_event_is_refused(
     """The relay publishes in (xid, position) order; an append from a transaction whose
     xid is older than the stream's last event would be published before it."""
     pool = await pool_factory(schema, EVENTSTORE_SQL)
-    store = EventStore(pool, "/crm/test")
+    store = EventStore(pool, "/crm/test", keys=data_keys_from_environment(pool))
     async with pool.acquire() as early:
         tx = early.transaction()
         await tx.start()

@@ -25,6 +25,7 @@ from projections.timeline.projector import project
 from services.platform.consumer import INBOX_SQL, EventConsumer, run_consumers
 from services.platform.eventstore import EventStore
 from services.platform.kafka import ensure_topics, make_producer
+from services.platform.privacy.data_keys import data_keys_from_environment
 from services.platform.relay import OutboxRelay
 from services.platform.relay_main import EVENTSTORE_SQL
 from tests.kafka_helpers import read_topic, tail_topic
@@ -102,11 +103,12 @@ async def test_relay_killed_repeatedly_loses_nothing_and_read_model_holds_each_o
 ):
     pool = await pool_factory(schema, EVENTSTORE_SQL, INBOX_SQL, TIMELINE_SQL)
     topic, dlt = await topic_factory(), await topic_factory("dlt")
-    store = EventStore(pool, "/crm/test")
+    store = EventStore(pool, "/crm/test", keys=data_keys_from_environment(pool))
     consumer = EventConsumer(
         group=f"timeline-{schema}",
         topics=[topic],
         pool=pool,
+        keys=data_keys_from_environment(pool),
         handler=project,
         producer_factory=partial(make_producer, infra.kafka_bootstrap),
         dead_letter_topic=dlt,
@@ -184,7 +186,7 @@ async def test_broker_stopped_and_restarted_while_relay_runs_loses_nothing(
         topic = f"test.{schema}.restart"
         await ensure_topics(bootstrap, [TopicSpec(topic, 3, "test")])
         pool = await pool_factory(schema, EVENTSTORE_SQL)
-        store = EventStore(pool, "/crm/test")
+        store = EventStore(pool, "/crm/test", keys=data_keys_from_environment(pool))
         relay = OutboxRelay(pool, partial(make_producer, bootstrap), topic)
         stop = asyncio.Event()
         relay_task = asyncio.create_task(relay.run(stop))

@@ -21,6 +21,7 @@ from contracts.topics import TopicSpec
 from services.platform.db import apply_sql, create_pool
 from services.platform.eventstore import NO_STREAM, EventStore, WrongExpectedVersion
 from services.platform.kafka import ensure_topics, make_producer
+from services.platform.privacy.data_keys import data_keys_from_environment
 from services.platform.relay import OutboxRelay
 from services.platform.relay_main import EVENTSTORE_SQL
 from tests.kafka_helpers import read_topic
@@ -53,7 +54,7 @@ async def test_event_committing_late_with_lower_position_is_not_skipped(
 ):
     pool = await pool_factory(schema, EVENTSTORE_SQL)
     topic = await topic_factory()
-    store = EventStore(pool, "/crm/test")
+    store = EventStore(pool, "/crm/test", keys=data_keys_from_environment(pool))
     relay = OutboxRelay(pool, partial(make_producer, infra.kafka_bootstrap), topic)
 
     slow = await asyncpg.connect(infra.database_url, server_settings={"search_path": schema})
@@ -87,7 +88,7 @@ async def test_records_carry_customer_key_and_structured_cloudevent(
 ):
     pool = await pool_factory(schema, EVENTSTORE_SQL)
     topic = await topic_factory()
-    store = EventStore(pool, "/crm/test")
+    store = EventStore(pool, "/crm/test", keys=data_keys_from_environment(pool))
     await store.append("s", NO_STREAM, [event_for(1, 1, "cust-42"), event_for(1, 2, "cust-42")])
     relay = OutboxRelay(pool, partial(make_producer, infra.kafka_bootstrap), topic)
     async with pool.acquire() as conn:
@@ -131,7 +132,7 @@ async def _committed_set_scenario(infra, plan: list[tuple[int, int, bool, int]])
     pool = await create_pool(infra.database_url, schema, max_size=60)
     try:
         await apply_sql(pool, schema, [EVENTSTORE_SQL])
-        store = EventStore(pool, "/crm/test")
+        store = EventStore(pool, "/crm/test", keys=data_keys_from_environment(pool))
         relay = OutboxRelay(
             pool, partial(make_producer, infra.kafka_bootstrap), topic, idle_interval=0.005
         )

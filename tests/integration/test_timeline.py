@@ -35,6 +35,7 @@ from projections.timeline.projector import SCHEMA_SQL, project, project_batch
 from projections.timeline.queries import build_page_query, encode_cursor, entries_up_to, page
 from services.platform.consumer import INBOX_SQL, EventConsumer, run_consumers
 from services.platform.kafka import make_producer
+from services.platform.privacy.data_keys import data_keys_from_environment
 from tests.kafka_helpers import publish_to, read_topic
 from tests.projection_helpers import cloud_event
 
@@ -64,6 +65,7 @@ async def project_until(infra, pool, topics: list[str], dlt: str, condition, tim
         group=f"timeline-{uuid.uuid4().hex[:8]}",
         topics=topics,
         pool=pool,
+        keys=data_keys_from_environment(pool),
         handler=project,
         batch_handler=project_batch,
         producer_factory=partial(make_producer, infra.kafka_bootstrap),

@@ -8,6 +8,7 @@ from aiokafka import ConsumerRecord
 from aiokafka.errors import MessageSizeTooLargeError
 
 from services.platform.consumer import DEAD_LETTER_VALUE_LIMIT, EventConsumer
+from services.platform.privacy.memory_keys import InMemoryDataKeys
 
 
 class TopicWithSizeLimit:
@@ -33,6 +34,7 @@ async def test_oversized_dead_letter_keeps_the_head_and_says_how_large_it_was():
     producer = TopicWithSizeLimit()
     consumer = EventConsumer(
         group="g", topics=["t"], pool=None, handler=None,  # type: ignore[arg-type]
+        keys=InMemoryDataKeys(),
         producer_factory=lambda: producer, dead_letter_topic="dlt",  # type: ignore[arg-type,return-value]
     )  # fmt: skip
     value = b"x" * (TopicWithSizeLimit.limit - 100)
@@ -49,6 +51,7 @@ async def test_a_record_that_fits_is_dead_lettered_whole():
     producer = TopicWithSizeLimit()
     consumer = EventConsumer(
         group="g", topics=["t"], pool=None, handler=None,  # type: ignore[arg-type]
+        keys=InMemoryDataKeys(),
         producer_factory=lambda: producer, dead_letter_topic="dlt",  # type: ignore[arg-type,return-value]
     )  # fmt: skip
     record = ConsumerRecord("t", 0, 8, 0, 0, b"k", b"{bad", None, 1, 4, [])

@@ -244,7 +244,7 @@ async def test_the_gateway_rereads_a_changed_local_key_ring(tmp_path: Path, monk
     first = KeyRing.load()
     runtime = GatewayRuntime(
         settings=GatewaySettings(), keys=first, pool=None, http=None, producer=None,  # type: ignore[arg-type]
-        limiter=RateLimiter(1, 1), projections=None,  # type: ignore[arg-type]
+        limiter=RateLimiter(1, 1), projections=None, data_keys=None,  # type: ignore[arg-type]
         keys_file=auth.local_key_file(),
     )  # fmt: skip
     clock = [1000.0]

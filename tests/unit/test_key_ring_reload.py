@@ -19,7 +19,7 @@ def test_guessed_key_ids_never_make_the_gateway_reread_an_unchanged_key_ring(
     ring = KeyRing.load(tmp_path)
     runtime = GatewayRuntime(
         settings=GatewaySettings(), keys=ring, pool=None, http=None, producer=None,  # type: ignore[arg-type]
-        limiter=RateLimiter(1, 1), projections=None,  # type: ignore[arg-type]
+        limiter=RateLimiter(1, 1), projections=None, data_keys=None,  # type: ignore[arg-type]
         keys_file=auth.local_key_file(tmp_path),
         _keys_seen=(0.0, auth.key_file_identity(auth.local_key_file(tmp_path))),
     )  # fmt: skip

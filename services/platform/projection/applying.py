@@ -18,6 +18,7 @@ from services.platform.kafka import (
     make_producer,
 )
 from services.platform.logging import get_logger
+from services.platform.privacy.data_keys import data_keys_from_environment
 from services.platform.projection.spec import ProjectionSpec, Version
 
 log = get_logger(__name__)
@@ -53,6 +54,7 @@ def make_applier(
         pool=pool,
         handler=spec.handler,
         batch_handler=spec.batch_handler,
+        keys=data_keys_from_environment(pool),
         producer_factory=partial(make_producer, bootstrap),
         dead_letter_topic=spec.dead_letter_topic,
         batch_size=batch_size,

@@ -250,7 +250,7 @@ async def _replay_share(
                 continue
             parsed, poison = [], []
             for start in range(0, len(records), REPLAY_PARSE_CHUNK):
-                more, bad = applier.parse(records[start : start + REPLAY_PARSE_CHUNK])
+                more, bad = await applier.parse(records[start : start + REPLAY_PARSE_CHUNK])
                 parsed += more
                 poison += bad
                 await asyncio.sleep(0)  # let the previous batch's writes go on
