@@ -230,7 +230,7 @@ class EventStore:
         occurred = context.occurred_at or datetime.now(UTC)
         ids = [uuid4() for _ in events]
         payloads = (
-            await seal_payloads(self.keys, events)
+            await seal_payloads(self.keys, events, connection)
             if self.keys is not None
             else [e.model_dump_json() for e in events]
         )

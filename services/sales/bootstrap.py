@@ -69,7 +69,7 @@ def bootstrap(
     config = replace(config or load_config(), **overrides)
     store = store or EventStore(pool, SOURCE, keys=data_keys_from_environment(pool))
     given = {f.name: getattr(config, f.name) for f in fields(config)}
-    records = PostgresSalesRecords(pool)
+    records = PostgresSalesRecords(pool, store.keys)
     commands = CommandHandler(store, pool)
     return SalesRuntime(pool=pool, commands=commands, store=store, records=records, **given)
 

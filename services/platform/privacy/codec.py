@@ -17,6 +17,7 @@ import orjson
 from contracts.envelope import CloudEvent
 from contracts.personal import PERSONAL_KEY, erased_part, is_sealed, split, subject_field
 from contracts.registry import DomainEvent, event_class, is_sealed_version
+from services.platform.db import Connection
 from services.platform.privacy.data_keys import SubjectKeys
 from services.platform.privacy.sealing import box_of, open_box, seal_box
 
@@ -39,12 +40,15 @@ def _sealed_dict(event: DomainEvent, key: bytes) -> dict[str, Any]:
     return clear
 
 
-async def seal_payloads(keys: SubjectKeys, events: Sequence[DomainEvent]) -> list[str]:
-    """Each event's data as JSON, personal fields sealed with their subject's key.
+async def seal_payloads(
+    keys: SubjectKeys, events: Sequence[DomainEvent], connection: Connection | None = None
+) -> list[str]:
+    """Each event's data as JSON, personal fields sealed with their subject's key
+    (looked up or created on ``connection``, the appending transaction's, when given).
 
     ``SubjectErased`` when a subject with personal data in ``events`` was erased."""
     subjects = {_subject(e) for e in events if _sealable(e)}
-    subject_keys = await keys.for_writing(subjects) if subjects else {}
+    subject_keys = await keys.for_writing(subjects, connection) if subjects else {}
     return [
         orjson.dumps(_sealed_dict(e, subject_keys[_subject(e)])).decode()
         if _sealable(e)

@@ -36,7 +36,9 @@ class SubjectErased(Exception):
 class SubjectKeys(Protocol):
     """What sealing and opening need of a key registry."""
 
-    async def for_writing(self, subjects: Iterable[str]) -> dict[str, bytes]: ...
+    async def for_writing(
+        self, subjects: Iterable[str], connection: Connection | None = None
+    ) -> dict[str, bytes]: ...
 
     async def for_reading(self, subjects: Iterable[str]) -> dict[str, bytes | None]: ...
 
@@ -139,8 +141,15 @@ class DataKeys:
                     self._remember(subject, key, now)
         return found
 
-    async def for_writing(self, subjects: Iterable[str]) -> dict[str, bytes]:
-        """Each subject's key, created on first use; ``SubjectErased`` for an erased one."""
+    async def for_writing(
+        self, subjects: Iterable[str], connection: Connection | None = None
+    ) -> dict[str, bytes]:
+        """Each subject's key, created on first use; ``SubjectErased`` for an erased one.
+
+        ``connection``: the caller's, in its transaction (a command appending events), so
+        that a command never waits for a second connection of a pool it may have drained.
+        A key created there exists only if that transaction commits: it is not cached, the
+        next write reads it back (or another writer's) once committed."""
         now = time.monotonic()
         found: dict[str, bytes | None] = {}
         missing: list[str] = []
@@ -151,23 +160,41 @@ class DataKeys:
             else:
                 missing.append(subject)
         if missing:
-            async with self._pool.acquire() as conn:
-                loaded = await self._load(conn, missing)
-                new = [s for s in missing if s not in loaded]
-                if new:
-                    await conn.executemany(
-                        f"INSERT INTO {self.schema}.data_keys (subject_id, wrapped_key) "
-                        "VALUES ($1, $2) ON CONFLICT (subject_id) DO NOTHING",
-                        [(s, self._master.wrap(secrets.token_bytes(KEY_BYTES), s)) for s in new],
-                    )
-                    loaded.update(await self._load(conn, new))  # ours, or a racing writer's
-            for subject in missing:
-                found[subject] = loaded[subject]
-                self._remember(subject, loaded[subject], now)
+            if connection is not None:
+                await self._load_or_create(connection, missing, found, now, in_caller=True)
+            else:
+                async with self._pool.acquire() as conn:
+                    await self._load_or_create(conn, missing, found, now, in_caller=False)
         erased = sorted(s for s, key in found.items() if key is None)
         if erased:
             raise SubjectErased(erased[0])
         return {s: key for s, key in found.items() if key is not None}
+
+    async def _load_or_create(
+        self,
+        conn: Connection,
+        missing: list[str],
+        found: dict[str, bytes | None],
+        now: float,
+        *,
+        in_caller: bool,
+    ) -> None:
+        loaded = await self._load(conn, missing)
+        for subject, key in loaded.items():
+            self._remember(subject, key, now)  # committed rows: safe to keep
+        new = [s for s in missing if s not in loaded]
+        if new:
+            await conn.executemany(
+                f"INSERT INTO {self.schema}.data_keys (subject_id, wrapped_key) "
+                "VALUES ($1, $2) ON CONFLICT (subject_id) DO NOTHING",
+                [(s, self._master.wrap(secrets.token_bytes(KEY_BYTES), s)) for s in new],
+            )
+            created = await self._load(conn, new)  # ours, or a racing writer's
+            loaded.update(created)
+            if not in_caller:
+                for subject, key in created.items():
+                    self._remember(subject, key, now)
+        found.update({s: loaded[s] for s in missing})
 
     def forget(self, subjects: Iterable[str]) -> None:
         for subject in subjects:

@@ -14,7 +14,9 @@ class InMemoryDataKeys:
     def __init__(self) -> None:
         self.keys: dict[str, bytes | None] = {}
 
-    async def for_writing(self, subjects: Iterable[str]) -> dict[str, bytes]:
+    async def for_writing(
+        self, subjects: Iterable[str], connection: object | None = None
+    ) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
         for subject in subjects:
             key = self.keys.setdefault(subject, secrets.token_bytes(KEY_BYTES))

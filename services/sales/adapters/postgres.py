@@ -12,12 +12,16 @@ from uuid import UUID
 import asyncpg
 import orjson
 
+from services.platform.privacy.codec import keys_for, open_data
+from services.platform.privacy.data_keys import SubjectKeys
 from services.sales.application.ports import ClaimedIdentity
 
 
 class PostgresSalesRecords:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, keys: SubjectKeys | None) -> None:
         self._pool = pool
+        self._keys = keys
+        """Opens the sealed personal fields of the events it reads (None: plain store)."""
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Any]:
@@ -65,15 +69,17 @@ class PostgresSalesRecords:
         )
 
     async def first_event(self, conn: Any, stream_ids: Sequence[str]) -> dict[str, Any] | None:
-        payload = await (conn or self._pool).fetchval(
-            "SELECT payload::text FROM events WHERE stream_id = ANY($1::text[]) "
-            "AND stream_version = 1 ORDER BY stream_id LIMIT 1",
+        row = await (conn or self._pool).fetchrow(
+            "SELECT event_type, payload::text AS payload FROM events "
+            "WHERE stream_id = ANY($1::text[]) AND stream_version = 1 ORDER BY stream_id LIMIT 1",
             list(stream_ids),
         )
-        if payload is None:
+        if row is None:
             return None
-        data: dict[str, Any] = orjson.loads(payload)
-        return data
+        data: dict[str, Any] = orjson.loads(row["payload"])
+        if self._keys is None:
+            return data
+        return open_data(row["event_type"], data, await keys_for(self._keys, [data]))
 
     async def next_turn(self, conn: Any, team: str) -> int:
         turn = await conn.fetchval(
