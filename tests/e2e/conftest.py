@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from contracts.catalogue import all_processes
 from services.gateway.auth import KeyRing
 from tests.gateway_stack import free_port
 
@@ -25,8 +26,8 @@ E2E_API_KEY = "crm_e2eshop_" + "s3cret-for-the-e2e-shop"
 
 @pytest.fixture
 def system(infra, tmp_path):
-    names = ("api", "relay", "scheduler", "timeline", "customer360", "gateway")
-    ports = {name: free_port() for name in names}
+    # Every process of the catalogue on a free port: nothing collides with `make run`.
+    ports = {entry.name: free_port() for entry in all_processes()}
     secret = E2E_API_KEY.split("_", 2)[2]
     env = {
         **os.environ,
@@ -42,16 +43,11 @@ def system(infra, tmp_path):
         [
             sys.executable, "-m", "deploy.local.run", "--no-infra",
             "--state-dir", str(tmp_path),
-            "--sales-port", str(ports["api"]),
-            "--sales-relay-port", str(ports["relay"]),
-            "--sales-scheduler-port", str(ports["scheduler"]),
-            "--timeline-port", str(ports["timeline"]),
-            "--customer360-port", str(ports["customer360"]),
-            "--gateway-port", str(ports["gateway"]),
+            *(arg for name, port in ports.items() for arg in (f"--{name}-port", str(port))),
         ],
         env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
-    base = f"http://127.0.0.1:{ports['api']}"
+    base = f"http://127.0.0.1:{ports['sales-api']}"
     gateway = f"http://127.0.0.1:{ports['gateway']}"
     deadline = time.monotonic() + 60
     while True:
