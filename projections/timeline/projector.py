@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from contracts.events.privacy import PersonalDataErased
 from contracts.events.sales import (
     AccountRegistered,
     ActivityLogged,
@@ -424,7 +425,8 @@ async def project(conn: Connection, consumed: ConsumedEvent) -> None:
 
 async def project_batch(conn: Connection, events: Sequence[ConsumedEvent]) -> None:
     """One row per event that names a customer, written with one ``COPY`` per run of
-    events between merges (a merge changes where later entries go)."""
+    events between merges (a merge changes where later entries go) and erasures (an
+    erasure rewrites the entries before it)."""
     if not events:
         return
     await _lock_merges(conn, events)
@@ -438,6 +440,12 @@ async def project_batch(conn: Connection, events: Sequence[ConsumedEvent]) -> No
             await _write(conn, run)
             run = []
             await _merge(conn, consumed.event, consumed.envelope.time)
+        elif isinstance(consumed.event, PersonalDataErased):
+            await _write(conn, run)  # the entries it erases, its own among them
+            run = []
+            from projections.timeline.erasure import forget  # it derives rows as this does
+
+            await forget(conn, consumed.event)
     await _write(conn, run)
     await owners.save(conn)
 
