@@ -23,7 +23,7 @@ from projections.customer360.model import Profile
 from projections.customer360.profile import affected_customers, evolve
 
 
-def affected(event: DomainEvent, customer_id: str | None = None) -> list[str]:
+def affected_by(event: DomainEvent, customer_id: str | None = None) -> list[str]:
     """Every customer whose profile ``event`` changes, sorted: an erasure's subjects."""
     if isinstance(event, PersonalDataErased):
         return sorted(set(event.subjects))

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from contracts.events.privacy import PersonalDataErased
-from projections.customer360.erasure import affected, evolve_masked
+from projections.customer360.erasure import affected_by, evolve_masked
 from projections.customer360.forgetting import forget_words, record_forgotten
 from projections.customer360.model import Profile
 from services.platform.consumer import ConsumedEvent
@@ -48,7 +48,7 @@ async def project(conn: Connection, event: ConsumedEvent) -> None:
     fact, envelope = event.event, event.envelope
     forgotten: list[str] = []  # the name words of profiles an erasure masks
     # Sorted ids: two merges touching the same pair lock their rows in the same order.
-    for customer_id in affected(fact, envelope.customerid):
+    for customer_id in affected_by(fact, envelope.customerid):
         stored = await conn.fetchval(
             "SELECT profile FROM customer_profiles WHERE customer_id = $1 FOR UPDATE",
             customer_id,
@@ -85,7 +85,7 @@ async def _project_run(conn: Connection, events: Sequence[ConsumedEvent]) -> Non
     """The same rows as ``project`` on each event in turn, with one read and one write per
     customer for the whole run: profiles are locked and read together, every event is
     folded in memory in its order, and each changed profile is written once."""
-    affected = [(event, affected(event.event, event.envelope.customerid)) for event in events]
+    affected = [(event, affected_by(event.event, event.envelope.customerid)) for event in events]
     touched = sorted({customer for _, customers in affected for customer in customers})
     if not touched:
         return

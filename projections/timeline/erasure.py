@@ -9,13 +9,14 @@ subject's entries, however many.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import orjson
 
 from contracts.events.privacy import PersonalDataErased
-from contracts.personal import erase
-from contracts.registry import event_class
+from contracts.personal import erased_part, split
+from contracts.registry import DomainEvent, event_class
 from projections.timeline.projector import actor_of, channel_of, links_of, summarize
 from services.platform.db import Connection
 from services.platform.privacy.data_keys import record_erasure_done
@@ -24,10 +25,23 @@ ErasedColumns = tuple[str, str, str, str | None, str]
 """(payload, summary, links, actor, channel) of an entry, JSON as text."""
 
 
+@functools.cache
+def _erased_part(cls: type[DomainEvent]) -> tuple[tuple[str, Any], ...]:
+    """``contracts.personal.erased_part``, worked out once per class: it reads the
+    class's type hints, a millisecond a call, ten seconds for 10,000 entries."""
+    return tuple(erased_part(cls).items())
+
+
+def _erase(cls: type[DomainEvent], payload: dict[str, Any]) -> dict[str, Any]:
+    """``contracts.personal.erase(cls, payload)`` (fresh lists: the part is shared)."""
+    clear, _ = split(cls, payload)
+    return {**clear, **{k: list(v) if isinstance(v, list) else v for k, v in _erased_part(cls)}}
+
+
 def erased_columns(event_type: str, payload: dict[str, Any]) -> ErasedColumns:
     """An entry's derived columns once its event's personal fields are erased."""
     cls = event_class(event_type)
-    event = cls.model_validate(erase(cls, payload))
+    event = cls.model_validate(_erase(cls, payload))
     erased = event.model_dump(mode="json")
     return (
         orjson.dumps(erased).decode(),

@@ -22,7 +22,7 @@ from contracts.events.support import ComplaintFiled
 from contracts.money import Money
 from contracts.personal import erase
 from contracts.registry import DomainEvent
-from projections.customer360.erasure import affected, evolve_masked, fold_masked
+from projections.customer360.erasure import affected_by, evolve_masked, fold_masked
 from projections.customer360.profile import fold
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -118,4 +118,4 @@ def test_the_first_of_two_erasures_dates_the_profile():
 
 def test_an_erasure_concerns_its_subject_and_the_records_erased_with_it():
     event = erasure(at(1)).model_copy(update={"also_erased": ["lead-9", CUST]})
-    assert affected(event) == sorted([CUST, "lead-9"])
+    assert affected_by(event) == sorted([CUST, "lead-9"])
