@@ -17,7 +17,13 @@ import orjson
 from contracts.events.privacy import PersonalDataErased
 from contracts.personal import erased_part, split
 from contracts.registry import DomainEvent, event_class
-from projections.timeline.projector import actor_of, channel_of, links_of, summarize
+from projections.timeline.projector import (
+    ENTRY_COLUMNS,
+    actor_of,
+    channel_of,
+    links_of,
+    summarize,
+)
 from services.platform.db import Connection
 from services.platform.privacy.data_keys import record_erasure_done
 
@@ -64,6 +70,13 @@ WHERE t.event_source = u.event_source AND t.event_id = u.event_id
 
 async def forget(conn: Connection, erasure: PersonalDataErased) -> None:
     """Erase every entry naming one of ``erasure``'s subjects, in the caller's transaction."""
+    await conn.execute(
+        "INSERT INTO erased_subjects (subject_id, erased_at) "
+        "SELECT s, $2 FROM unnest($1::text[]) AS s ON CONFLICT (subject_id) "
+        "DO UPDATE SET erased_at = least(erased_subjects.erased_at, excluded.erased_at)",
+        sorted(set(erasure.subjects)),
+        erasure.erased_at,
+    )
     rows = await conn.fetch(
         "SELECT event_source, event_id, event_type, payload FROM timeline_entries "
         "WHERE named_customer_id = ANY($1::text[]) FOR UPDATE",
@@ -79,3 +92,32 @@ async def forget(conn: Connection, erasure: PersonalDataErased) -> None:
         )
     for subject in sorted(set(erasure.subjects)):
         await record_erasure_done(conn, erasure.request_id, "timeline", subject)
+
+
+_NAMED = ENTRY_COLUMNS.index("named_customer_id")
+_TYPE = ENTRY_COLUMNS.index("event_type")
+_DERIVED = tuple(
+    ENTRY_COLUMNS.index(c) for c in ("payload", "summary", "links", "actor", "channel")
+)
+
+
+async def erased_on_arrival(conn: Connection, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """``rows`` (stored columns, in order) with those naming an erased subject erased."""
+    named = sorted({row[_NAMED] for row in rows})
+    erased = {
+        r["subject_id"]
+        for r in await conn.fetch(
+            "SELECT subject_id FROM erased_subjects WHERE subject_id = ANY($1::text[])", named
+        )
+    }
+    if not erased:
+        return rows
+    return [_erased_row(row) if row[_NAMED] in erased else row for row in rows]
+
+
+def _erased_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    values = list(row)
+    derived = erased_columns(row[_TYPE], orjson.loads(row[ENTRY_COLUMNS.index("payload")]))
+    for index, value in zip(_DERIVED, derived, strict=True):
+        values[index] = value
+    return tuple(values)

@@ -358,6 +358,9 @@ async def _merge(conn: Connection, event: RecordsMerged, at: datetime) -> None:
     )
 
 
+# Imported here, not at the top: the module derives erased rows with this one's functions.
+from projections.timeline import erasure  # noqa: E402
+
 _INSERT = (
     f"INSERT INTO timeline_entries ({', '.join(STORED_COLUMNS)}) VALUES ("
     + ", ".join(
@@ -443,9 +446,7 @@ async def project_batch(conn: Connection, events: Sequence[ConsumedEvent]) -> No
         elif isinstance(consumed.event, PersonalDataErased):
             await _write(conn, run)  # the entries it erases, its own among them
             run = []
-            from projections.timeline.erasure import forget  # it derives rows as this does
-
-            await forget(conn, consumed.event)
+            await erasure.forget(conn, consumed.event)
     await _write(conn, run)
     await owners.save(conn)
 
@@ -453,7 +454,7 @@ async def project_batch(conn: Connection, events: Sequence[ConsumedEvent]) -> No
 async def _write(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     if not rows:
         return
-    rows = await _to_survivors(conn, rows)
+    rows = await erasure.erased_on_arrival(conn, await _to_survivors(conn, rows))
     if len(rows) == 1:
         await conn.execute(_INSERT, *rows[0])
     else:

@@ -42,7 +42,7 @@ from services.platform.privacy.codec import seal_cloudevents
 from services.platform.privacy.data_keys import DataKeys
 from services.platform.projection import ProjectionSpec, rebuild, run_live
 from tests.kafka_helpers import publish
-from tests.projection_helpers import cloud_event, consumed
+from tests.projection_helpers import cloud_event, consumed, one_by_one_and_batched
 
 pytestmark = pytest.mark.integration
 
@@ -334,3 +334,46 @@ async def test_forgetting_ten_thousand_timeline_entries_is_one_quick_rewrite(poo
     # An erased optional text reads "[erased]" too, had it a value or not (as a rebuild).
     assert (left, erased) == (0, 10_000)
     assert elapsed < 5, f"forgetting 10,000 entries took {elapsed:.1f} s"
+
+
+@pytest.mark.parametrize("projection", ["timeline", "customer360"])
+async def test_a_batch_with_an_erasure_writes_the_rows_of_one_event_at_a_time(
+    pool_factory, schema, projection
+):
+    """Events of the subject before and after its erasure, in one batch: the batch writer
+    gives the same rows, search words included, as the one-event handler."""
+    subject, other = str(uuid.uuid4()), str(uuid.uuid4())
+    history = subject_history(subject)
+    erasure = PersonalDataErased(
+        request_id=uuid.uuid4(), customer_id=subject, requested_by="dpo-7", erased_at=T0
+    )
+    at = [T0 + timedelta(days=n) for n in range(len(history))]
+    before = [consumed(history[0], at[0])]
+    events = [
+        *(consumed(e, t) for e, t in zip(history[1:3], at[1:3], strict=True)),
+        consumed(bystander_history(other)[0], T0),
+        consumed(erasure, T0 + timedelta(days=10), topic="crm.privacy.events"),
+        *(consumed(e, t) for e, t in zip(history[3:], at[3:], strict=True)),
+    ]
+    spec = timeline() if projection == "timeline" else customer360()
+    queries = (
+        ["SELECT to_jsonb(t) - 'projected_at' FROM timeline_entries t ORDER BY event_id"]
+        if projection == "timeline"
+        else [
+            "SELECT to_jsonb(p) FROM customer_profiles p ORDER BY customer_id",
+            "SELECT word FROM search_words ORDER BY word",
+        ]
+    )
+    assert spec.batch_handler is not None
+    async with one_by_one_and_batched(
+        pool_factory, schema, spec.sql_files[0], spec.handler, spec.batch_handler, events, before
+    ) as (one_by_one, batched):
+        for query in queries:
+            expected = [tuple(r) for r in await one_by_one.fetch(query)]
+            assert expected, query
+            assert [tuple(r) for r in await batched.fetch(query)] == expected
+        written = [str(r) for q in queries for r in await one_by_one.fetch(q)]
+        everything = " ".join(written)
+        assert "Oficina" in everything  # the bystander, written in the same batch
+        for trace in TRACES:
+            assert trace.lower() not in everything.lower(), trace
