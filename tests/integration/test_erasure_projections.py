@@ -35,6 +35,8 @@ from contracts.events.sales import (
 )
 from contracts.money import Money
 from contracts.registry import DomainEvent
+from projections.customer360.model import Profile
+from projections.customer360.time_travel import profile_as_of
 from projections.registry import customer360, timeline
 from projections.timeline.projector import SCHEMA_SQL as TIMELINE_SQL
 from projections.timeline.projector import project, project_batch
@@ -263,6 +265,19 @@ async def test_both_projections_forget_the_subject_and_a_rebuild_agrees(
                 subject,
             )
             assert found == 0
+            # Time travel folds the erased entries, the erasure among them: the live profile.
+            past = await asyncpg.connect(
+                infra.database_url, server_settings={"search_path": f"{tl.name}, public"}
+            )
+            try:
+                then = await profile_as_of(past, subject, T0 + timedelta(days=60))
+            finally:
+                await past.close()
+            stored = await conn.fetchval(
+                f"SELECT profile FROM {c360.name}.customer_profiles WHERE customer_id = $1",
+                subject,
+            )
+            assert then is not None and then == Profile.model_validate_json(stored)
             # The bystander keeps everything, its dictionary words included.
             assert (
                 await conn.fetchval(
