@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from contracts.topics import DEAD_LETTER, EXTERNAL, SALES, SUPPORT
+from contracts.topics import DEAD_LETTER, EXTERNAL, PRIVACY, SALES, SUPPORT
 from services.platform.projection import ProjectionSpec
 
-SOURCE_TOPICS = (SALES.name, SUPPORT.name, EXTERNAL.name)
+SOURCE_TOPICS = (SALES.name, SUPPORT.name, EXTERNAL.name, PRIVACY.name)
+"""The privacy topic too: its erasures make every read model forget a subject."""
 
 
 def timeline() -> ProjectionSpec:

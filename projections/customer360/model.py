@@ -144,3 +144,7 @@ class Profile(BaseModel):
     first_seen_at: datetime | None = None
     updated_at: datetime | None = None
     main_record: MainRecord | None = None
+    erased: bool = Field(
+        False, description="The subject's personal data was erased (customer360.erasure)"
+    )
+    erased_at: datetime | None = None

@@ -14,8 +14,10 @@ from typing import Any
 
 import orjson
 
+from contracts.events.privacy import PersonalDataErased
+from projections.customer360.erasure import affected_by, evolve_masked
+from projections.customer360.forgetting import forget_words, record_forgotten
 from projections.customer360.model import Profile
-from projections.customer360.profile import affected_customers, evolve
 from services.platform.consumer import ConsumedEvent
 from services.platform.db import Connection
 
@@ -44,27 +46,46 @@ async def project(conn: Connection, event: ConsumedEvent) -> None:
     function type-checks as a handler.
     """
     fact, envelope = event.event, event.envelope
+    forgotten: list[str] = []  # the name words of profiles an erasure masks
     # Sorted ids: two merges touching the same pair lock their rows in the same order.
-    for customer_id in affected_customers(fact, envelope.customerid):
+    for customer_id in affected_by(fact, envelope.customerid):
         stored = await conn.fetchval(
             "SELECT profile FROM customer_profiles WHERE customer_id = $1 FOR UPDATE",
             customer_id,
         )
         before = Profile.model_validate_json(stored) if stored is not None else None
-        after = evolve(before, fact, envelope.time, customer_id=customer_id)
+        after = evolve_masked(before, fact, envelope.time, customer_id=customer_id)
         await conn.execute(_UPSERT, *columns(after))
         words = name_words(after)
         if before is None or words != name_words(before):
             await conn.execute(_ADD_WORDS, words)
+        if isinstance(fact, PersonalDataErased) and before is not None:
+            forgotten.append(name_words(before))
+    if isinstance(fact, PersonalDataErased):
+        await forget_words(conn, " ".join(forgotten))
+        await record_forgotten(conn, fact, "customer360")
 
 
 async def project_batch(conn: Connection, events: Sequence[ConsumedEvent]) -> None:
+    """The same rows as ``project`` on each event in turn: runs of events between
+    erasures folded together (``_project_run``), each erasure on its own, so the words an
+    erasure drops from the dictionary are those ``project`` would drop."""
+    run: list[ConsumedEvent] = []
+    for event in events:
+        if isinstance(event.event, PersonalDataErased):
+            await _project_run(conn, run)
+            run = []
+            await project(conn, event)
+        else:
+            run.append(event)
+    await _project_run(conn, run)
+
+
+async def _project_run(conn: Connection, events: Sequence[ConsumedEvent]) -> None:
     """The same rows as ``project`` on each event in turn, with one read and one write per
     customer for the whole run: profiles are locked and read together, every event is
     folded in memory in its order, and each changed profile is written once."""
-    affected = [
-        (event, affected_customers(event.event, event.envelope.customerid)) for event in events
-    ]
+    affected = [(event, affected_by(event.event, event.envelope.customerid)) for event in events]
     touched = sorted({customer for _, customers in affected for customer in customers})
     if not touched:
         return
@@ -81,7 +102,7 @@ async def project_batch(conn: Connection, events: Sequence[ConsumedEvent]) -> No
     for event, customers in affected:
         for customer_id in customers:
             before = profiles.get(customer_id)
-            after = evolve(before, event.event, event.envelope.time, customer_id=customer_id)
+            after = evolve_masked(before, event.event, event.envelope.time, customer_id=customer_id)
             profiles[customer_id] = after
             words = name_words(after)
             if before is None or words != words_of[customer_id]:
@@ -127,7 +148,10 @@ ON CONFLICT DO NOTHING
 
 
 def name_words(profile: Profile) -> str:
-    """Names, company and places: the words a typo in a search is corrected against."""
+    """Names, company and places: the words a typo in a search is corrected against
+    (none of an erased profile: "[erased]" is no name to correct towards)."""
+    if profile.erased:
+        return ""
     parts = [profile.display_name, profile.company_name, *profile.person_names]
     for place in profile.addresses:
         parts += [place.city, place.state]
@@ -136,7 +160,10 @@ def name_words(profile: Profile) -> str:
 
 def search_text(profile: Profile) -> str:
     """Everything a person may type to find the customer, one line (accents kept:
-    the index and the queries compare ``lower(crm_unaccent(...))``)."""
+    the index and the queries compare ``lower(crm_unaccent(...))``). Nothing for an
+    erased profile: no old value, nor "[erased]", finds it."""
+    if profile.erased:
+        return ""
     parts: list[str] = []
     for value in (profile.display_name, profile.company_name, *profile.person_names):
         if value and value not in parts:

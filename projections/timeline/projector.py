@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from contracts.events.privacy import PersonalDataErased
 from contracts.events.sales import (
     AccountRegistered,
     ActivityLogged,
@@ -357,6 +358,9 @@ async def _merge(conn: Connection, event: RecordsMerged, at: datetime) -> None:
     )
 
 
+# Imported here, not at the top: the module derives erased rows with this one's functions.
+from projections.timeline import erasure  # noqa: E402
+
 _INSERT = (
     f"INSERT INTO timeline_entries ({', '.join(STORED_COLUMNS)}) VALUES ("
     + ", ".join(
@@ -424,7 +428,8 @@ async def project(conn: Connection, consumed: ConsumedEvent) -> None:
 
 async def project_batch(conn: Connection, events: Sequence[ConsumedEvent]) -> None:
     """One row per event that names a customer, written with one ``COPY`` per run of
-    events between merges (a merge changes where later entries go)."""
+    events between merges (a merge changes where later entries go) and erasures (an
+    erasure rewrites the entries before it)."""
     if not events:
         return
     await _lock_merges(conn, events)
@@ -438,6 +443,10 @@ async def project_batch(conn: Connection, events: Sequence[ConsumedEvent]) -> No
             await _write(conn, run)
             run = []
             await _merge(conn, consumed.event, consumed.envelope.time)
+        elif isinstance(consumed.event, PersonalDataErased):
+            await _write(conn, run)  # the entries it erases, its own among them
+            run = []
+            await erasure.forget(conn, consumed.event)
     await _write(conn, run)
     await owners.save(conn)
 
@@ -445,7 +454,7 @@ async def project_batch(conn: Connection, events: Sequence[ConsumedEvent]) -> No
 async def _write(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     if not rows:
         return
-    rows = await _to_survivors(conn, rows)
+    rows = await erasure.erased_on_arrival(conn, await _to_survivors(conn, rows))
     if len(rows) == 1:
         await conn.execute(_INSERT, *rows[0])
     else:

@@ -62,3 +62,11 @@ CREATE TABLE IF NOT EXISTS deal_owners (
     owner_id       text,
     owner_team     text
 );
+
+-- Subjects whose personal data was erased (PersonalDataErased). An entry naming one of
+-- them is written erased even when its event was read plain (history from before
+-- sealing, or read before the erasure on another topic): what a rebuild writes too.
+CREATE TABLE IF NOT EXISTS erased_subjects (
+    subject_id text        PRIMARY KEY,
+    erased_at  timestamptz NOT NULL
+);
