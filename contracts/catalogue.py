@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from contracts.topics import SALES
+from contracts.topics import PRIVACY, SALES
 
 HTTP_CONTRACTS = Path(__file__).with_name("http")
 """Committed, versioned OpenAPI documents of each context's HTTP API."""
@@ -90,7 +90,25 @@ SALES_CONTEXT = Context(
     ),
 )
 
-CONTEXTS: tuple[Context, ...] = (SALES_CONTEXT,)
+PRIVACY_CONTEXT = Context(
+    name="privacy",
+    source="/crm/privacy",
+    topic=PRIVACY.name,
+    schema="privacy",
+    url_setting="CRM_GATEWAY_PRIVACY_URL",
+    default_url="http://127.0.0.1:8102",
+    http_contract="privacy.v1.json",
+    path_prefix="/v1/privacy",
+    http_app="services.privacy.entrypoints.http:create_app",
+    migrations="services.privacy.migrations",
+    processes=(
+        Process("privacy-api", "api", ("services.privacy", "api"), 8102,
+                port_setting="CRM_PRIVACY_PORT"),
+        Process("privacy-relay", "relay", ("services.privacy", "relay"), 9103),
+    ),
+)  # fmt: skip
+
+CONTEXTS: tuple[Context, ...] = (SALES_CONTEXT, PRIVACY_CONTEXT)
 
 PROJECTORS: tuple[Process, ...] = (
     Process("timeline-projector", "projector", ("projections", "run", "timeline"), 9201),
@@ -126,6 +144,7 @@ class CommandGroup:
 COMMAND_GROUPS: tuple[CommandGroup, ...] = (
     CommandGroup("infra", "deploy.local.cli:infra_app"),
     CommandGroup("auth", "services.gateway.cli:auth_app"),
+    CommandGroup("privacy", "services.privacy.cli:privacy_app"),
 )
 
 
