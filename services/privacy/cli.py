@@ -18,6 +18,7 @@ import typer
 
 from services.platform.cli.common import CliError, cli_context, print_json, run
 from services.platform.db import create_pool
+from services.platform.privacy.history import seal_history
 from services.platform.privacy.master import MasterKeyError, new_master_key
 from services.privacy.application import erasures, exports, holds
 from services.privacy.application.runtime import Actor, PrivacyRuntime
@@ -126,6 +127,22 @@ def place_hold(
 def release_hold(ctx: typer.Context, hold_id: UUID) -> None:
     """Release a legal hold."""
     print_json(_do(ctx, lambda rt: holds.release(rt, hold_id, _actor())))
+
+
+@privacy_app.command("seal-history")
+def seal_plain_history(
+    ctx: typer.Context,
+    schema: Annotated[str, typer.Option(help="The context's event store schema")] = "sales",
+) -> None:
+    """Seal, in place, the events a release before sealing wrote in plain text (once,
+    after upgrading); the topics keep what they already carried (docs/privacy.md)."""
+
+    async def work(runtime: PrivacyRuntime) -> dict[str, int]:
+        async with runtime.pool.acquire() as conn, conn.transaction():
+            sealed, erased = await seal_history(conn, schema, runtime.keys)
+        return {"sealed": sealed, "erased_subjects_events": erased}
+
+    print_json(_do(ctx, work))
 
 
 async def _refuse(message: str) -> None:
