@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 
-from bench import backbone, faults, gateway, projections, sales
+from bench import backbone, faults, gateway, privacy, projections, sales
 from bench.common import endpoints, machine, write_result
 
 BENCHMARKS = {
@@ -19,10 +20,18 @@ BENCHMARKS = {
     "timeline_page": projections.bench_timeline_page,
     "gateway": gateway.bench_gateway,
     "faults": faults.bench_faults,
+    "privacy_append": privacy.bench_privacy_append,
+    "privacy_replay": privacy.bench_privacy_replay,
+    "erasure": privacy.bench_erasure,
 }
 
 
 async def main(names: list[str]) -> int:
+    if not os.environ.get("CRM_MASTER_KEY") and not os.environ.get("CRM_KEY_PROVIDER"):
+        # The local installation's key, as `make run` and the tests use.
+        from deploy.local.config import ensure_master_key
+
+        os.environ["CRM_MASTER_KEY"] = ensure_master_key()
     ep = endpoints()
     about = await machine(ep.database_url)
     for name in names:

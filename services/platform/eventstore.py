@@ -23,7 +23,7 @@ import orjson
 from contracts.envelope import CloudEvent
 from contracts.registry import DomainEvent, parse_data
 from services.platform.db import Connection
-from services.platform.privacy.codec import keys_for, open_data, seal_payloads
+from services.platform.privacy.codec import keys_for, open_data, seal_payloads, subjects_to_seal
 from services.platform.privacy.data_keys import SubjectKeys
 
 NO_STREAM = 0
@@ -229,6 +229,23 @@ class EventStore:
         context = context or CommandContext()
         occurred = context.occurred_at or datetime.now(UTC)
         ids = [uuid4() for _ in events]
+        if (
+            connection is None
+            and self.keys is not None
+            and not self.keys.all_cached(subjects_to_seal(events))
+        ):
+            # The subjects' new keys and the events commit together, in one transaction.
+            async with self._pool.acquire() as conn:
+                try:
+                    async with conn.transaction():
+                        result = await self.append(
+                            stream_id, expected_version, events, context, connection=conn
+                        )
+                except BaseException:
+                    self.keys.discard(conn)
+                    raise
+                self.keys.confirm(conn)
+                return result
         payloads = (
             await seal_payloads(self.keys, events, connection)
             if self.keys is not None

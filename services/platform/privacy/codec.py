@@ -40,6 +40,11 @@ def _sealed_dict(event: DomainEvent, key: bytes) -> dict[str, Any]:
     return clear
 
 
+def subjects_to_seal(events: Sequence[DomainEvent]) -> set[str]:
+    """The subjects whose keys sealing these events needs."""
+    return {_subject(e) for e in events if _sealable(e)}
+
+
 async def seal_payloads(
     keys: SubjectKeys, events: Sequence[DomainEvent], connection: Connection | None = None
 ) -> list[str]:

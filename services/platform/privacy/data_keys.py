@@ -44,6 +44,12 @@ class SubjectKeys(Protocol):
 
     def forget(self, subjects: Iterable[str]) -> None: ...
 
+    def confirm(self, conn: Connection) -> None: ...
+
+    def discard(self, conn: Connection) -> None: ...
+
+    def all_cached(self, subjects: Iterable[str]) -> bool: ...
+
 
 class DataKeys:
     """Subjects' keys in ``schema`` (``crm_privacy``; tests and benchmarks use their own)."""
@@ -63,6 +69,7 @@ class DataKeys:
         self.ttl = ttl
         self._max_cached = max_cached
         self._cache: dict[str, tuple[bytes | None, float]] = {}
+        self._tentative: dict[int, dict[str, bytes | None]] = {}
 
     @classmethod
     async def open(
@@ -113,12 +120,7 @@ class DataKeys:
             "WHERE subject_id = ANY($1::text[])",
             subjects,
         )
-        return {
-            r["subject_id"]: None
-            if r["wrapped_key"] is None
-            else self._master.unwrap(bytes(r["wrapped_key"]), r["subject_id"])
-            for r in rows
-        }
+        return {r["subject_id"]: self._unwrap(r) for r in rows}
 
     async def for_reading(self, subjects: Iterable[str]) -> dict[str, bytes | None]:
         """Each subject's key; None for an erased subject (or one never given a key)."""
@@ -179,22 +181,54 @@ class DataKeys:
         *,
         in_caller: bool,
     ) -> None:
-        loaded = await self._load(conn, missing)
-        for subject, key in loaded.items():
-            self._remember(subject, key, now)  # committed rows: safe to keep
-        new = [s for s in missing if s not in loaded]
-        if new:
-            await conn.executemany(
-                f"INSERT INTO {self.schema}.data_keys (subject_id, wrapped_key) "
-                "VALUES ($1, $2) ON CONFLICT (subject_id) DO NOTHING",
-                [(s, self._master.wrap(secrets.token_bytes(KEY_BYTES), s)) for s in new],
-            )
-            created = await self._load(conn, new)  # ours, or a racing writer's
-            loaded.update(created)
-            if not in_caller:
-                for subject, key in created.items():
-                    self._remember(subject, key, now)
-        found.update({s: loaded[s] for s in missing})
+        # One round trip: insert a fresh key for each subject that has none, read back
+        # the others' (a key a concurrent writer is inserting right now is not visible to
+        # this statement's snapshot: read again, after its insert has waited for it).
+        candidates = [self._master.wrap(secrets.token_bytes(KEY_BYTES), s) for s in missing]
+        rows = await conn.fetch(
+            f"WITH fresh AS (INSERT INTO {self.schema}.data_keys (subject_id, wrapped_key) "
+            "SELECT * FROM unnest($1::text[], $2::bytea[]) ON CONFLICT (subject_id) DO NOTHING "
+            "RETURNING subject_id, wrapped_key) "
+            "SELECT subject_id, wrapped_key, true AS created FROM fresh UNION ALL "
+            f"SELECT subject_id, wrapped_key, false FROM {self.schema}.data_keys "
+            "WHERE subject_id = ANY($1::text[])",
+            missing,
+            candidates,
+        )
+        loaded = {r["subject_id"]: self._unwrap(r) for r in rows}
+        created = {r["subject_id"] for r in rows if r["created"]}
+        late = [s for s in missing if s not in loaded]
+        if late:
+            loaded.update(await self._load(conn, late))
+        for subject in missing:
+            key = loaded[subject]
+            if subject not in created:
+                self._remember(subject, key, now)  # committed rows: safe to keep
+            elif in_caller:
+                # Exists once the caller's transaction commits: ``confirm`` keeps it then.
+                self._tentative.setdefault(id(conn), {})[subject] = key
+            else:
+                self._remember(subject, key, now)
+            found[subject] = key
+
+    def _unwrap(self, row: asyncpg.Record) -> bytes | None:
+        wrapped = row["wrapped_key"]
+        return None if wrapped is None else self._master.unwrap(bytes(wrapped), row["subject_id"])
+
+    def all_cached(self, subjects: Iterable[str]) -> bool:
+        """Whether writing for these subjects needs no database round trip."""
+        now = time.monotonic()
+        return all(self._cached(s, now)[0] for s in subjects)
+
+    def confirm(self, conn: Connection) -> None:
+        """The transaction on ``conn`` committed: keep the keys it created."""
+        now = time.monotonic()
+        for subject, key in self._tentative.pop(id(conn), {}).items():
+            self._remember(subject, key, now)
+
+    def discard(self, conn: Connection) -> None:
+        """The transaction on ``conn`` rolled back: the keys it created never existed."""
+        self._tentative.pop(id(conn), None)
 
     def forget(self, subjects: Iterable[str]) -> None:
         for subject in subjects:

@@ -31,5 +31,14 @@ class InMemoryDataKeys:
     def forget(self, subjects: Iterable[str]) -> None:
         """Nothing cached: every read sees the registry as it is."""
 
+    def all_cached(self, subjects: Iterable[str]) -> bool:
+        return True
+
+    def confirm(self, conn: object) -> None:
+        """Keys exist from creation on: nothing to confirm."""
+
+    def discard(self, conn: object) -> None:
+        """Nothing is rolled back in memory."""
+
     def destroy(self, subject: str) -> None:
         self.keys[subject] = None
