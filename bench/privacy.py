@@ -302,6 +302,12 @@ async def bench_erasure(ep: Endpoints, events: int = 10_000) -> dict[str, Any]:
             async with _live(ep, (sales, privacy), dlt) as (tl, c360):
 
                 async def applied(count: int) -> bool:
+                    try:
+                        return await _applied(count)
+                    except asyncpg.UndefinedTableError:  # the projections are starting
+                        return False
+
+                async def _applied(count: int) -> bool:
                     got = await conn.fetchval(
                         f"SELECT count(*) FROM {tl}.timeline_entries WHERE customer_id = $1",
                         subject,
