@@ -79,6 +79,9 @@ def split(cls: type[DomainEvent], data: dict[str, Any]) -> tuple[dict[str, Any],
 
 
 def _is_list(annotation: Any) -> bool:
+    # An optional list (a correction's "null: unchanged") erases to an empty list too.
+    if _optional(annotation):
+        return any(_is_list(arg) for arg in get_args(annotation) if arg is not type(None))
     return get_origin(annotation) in (list, tuple, set, frozenset)
 
 

@@ -187,6 +187,89 @@ class RecordsMerged(_SalesEvent):
     merged_by: str | None = None
 
 
+class AccountDetails(BaseModel):
+    """Identity details of an account; in a correction, only the fields it changed."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str | None = Field(default=None, min_length=1, max_length=300)
+    tax_id: TaxId | None = None
+    phones: list[str] | None = Field(default=None, description="E.164")
+    emails: list[str] | None = None
+    address: Address | None = None
+
+
+class ContactDetails(BaseModel):
+    """Identity details of a contact; in a correction, only the fields it changed."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    first_name: str | None = Field(default=None, min_length=1, max_length=120)
+    last_name: str | None = Field(default=None, max_length=120)
+    job_title: str | None = Field(default=None, max_length=200)
+    tax_id: TaxId | None = None
+    phones: list[str] | None = Field(default=None, description="E.164")
+    emails: list[str] | None = None
+    address: Address | None = None
+
+
+@register
+class AccountDetailsCorrected(_SalesEvent):
+    """An account's identity details corrected: each field given is its new value, a
+    field left null did not change. ``previous`` holds what the changed fields held, so
+    that a reader replaces the old values without keeping every record's history."""
+
+    event_type = "crm.sales.account_details_corrected"
+    sealed_since = 1
+    personal_fields = ("name", "tax_id", "phones", "emails", "address", "previous")
+
+    account_id: UUID
+    customer_id: str = Field(min_length=1, max_length=200, description="= account id")
+    name: str | None = Field(default=None, min_length=1, max_length=300)
+    tax_id: TaxId | None = None
+    phones: list[str] | None = Field(default=None, description="E.164; null: unchanged")
+    emails: list[str] | None = Field(default=None, description="null: unchanged")
+    address: Address | None = None
+    previous: AccountDetails | None = Field(
+        default=None, description="The values the changed fields replaced"
+    )
+    corrected_by: str | None = Field(default=None, max_length=200)
+
+
+@register
+class ContactDetailsCorrected(_SalesEvent):
+    """A contact's identity details corrected (see ``AccountDetailsCorrected``)."""
+
+    event_type = "crm.sales.contact_details_corrected"
+    sealed_since = 1
+    personal_fields = (
+        "first_name",
+        "last_name",
+        "job_title",
+        "tax_id",
+        "phones",
+        "emails",
+        "address",
+        "previous",
+    )
+
+    contact_id: UUID
+    customer_id: str = Field(
+        min_length=1, max_length=200, description="The account's id if linked, else the contact's"
+    )
+    first_name: str | None = Field(default=None, min_length=1, max_length=120)
+    last_name: str | None = Field(default=None, max_length=120)
+    job_title: str | None = Field(default=None, max_length=200)
+    tax_id: TaxId | None = None
+    phones: list[str] | None = Field(default=None, description="E.164; null: unchanged")
+    emails: list[str] | None = Field(default=None, description="null: unchanged")
+    address: Address | None = None
+    previous: ContactDetails | None = Field(
+        default=None, description="The values the changed fields replaced"
+    )
+    corrected_by: str | None = Field(default=None, max_length=200)
+
+
 @register
 class LeadCaptured(_SalesEvent):
     event_type = "crm.sales.lead_captured"

@@ -45,9 +45,11 @@ from typing import Literal
 from uuid import UUID
 
 from contracts.events.sales import (
+    AccountDetailsCorrected,
     AccountRegistered,
     ActivityLogged,
     Address,
+    ContactDetailsCorrected,
     ContactRegistered,
     DealStageChanged,
     FollowUpDue,
@@ -75,6 +77,7 @@ from contracts.events.sales import (
 from contracts.events.support import ComplaintFiled
 from contracts.money import Money
 from contracts.registry import DomainEvent
+from projections.customer360.corrections import apply_account_correction, apply_contact_correction
 from projections.customer360.lifecycle import derive
 from projections.customer360.model import (
     DealFacts,
@@ -99,6 +102,8 @@ SYSTEM_EVENTS: tuple[type[DomainEvent], ...] = (
     FollowUpDue,
     QuoteApproved,
     RecordsMerged,
+    AccountDetailsCorrected,
+    ContactDetailsCorrected,
 )
 """Internal bookkeeping, not an interaction with the customer."""
 
@@ -187,6 +192,10 @@ def _apply(
             _register(data, p, "contact", at, name, None, event.owner_id)
             _identity(data, p, event.tax_id, event.phones, event.emails, event.address)
             data["became_customer_at"] = _min(p.became_customer_at, at)
+        case AccountDetailsCorrected():
+            apply_account_correction(data, p, event)
+        case ContactDetailsCorrected():
+            apply_contact_correction(data, p, event)
         case LeadCaptured():
             data["lead_ids"] = _union(p.lead_ids, [str(event.lead_id)])
             data["person_names"] = _union(p.person_names, [event.name])

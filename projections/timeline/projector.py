@@ -19,8 +19,10 @@ import orjson
 
 from contracts.events.privacy import PersonalDataErased
 from contracts.events.sales import (
+    AccountDetailsCorrected,
     AccountRegistered,
     ActivityLogged,
+    ContactDetailsCorrected,
     ContactRegistered,
     DealStageChanged,
     FollowUpDue,
@@ -66,7 +68,9 @@ LINK_FIELDS: tuple[str, ...] = (
 )
 """Ids of other records an entry points at, looked up in the payload (and one level down)."""
 
-ACTOR_FIELDS: tuple[str, ...] = ("actor_id", "approved_by", "qualified_by", "merged_by", "owner_id")
+ACTOR_FIELDS: tuple[str, ...] = (
+    "actor_id", "approved_by", "qualified_by", "merged_by", "corrected_by", "owner_id",
+)  # fmt: skip
 """Who did it, in order of preference: an explicit actor before an owner."""
 
 _FREE_TEXT_LIMIT = 160
@@ -103,6 +107,20 @@ def _with(text: str, detail: str | None) -> str:
     return f"{text}: {_clip(detail)}" if detail else text
 
 
+_CORRECTED_LABELS: tuple[tuple[str, str], ...] = (
+    ("name", "name"), ("first_name", "name"), ("last_name", "name"), ("job_title", "job title"),
+    ("tax_id", "tax id"), ("emails", "e-mail"), ("phones", "phone"), ("address", "address"),
+)  # fmt: skip
+"""What a correction's changed fields read as, in the order the line lists them."""
+
+
+def _corrected(event: AccountDetailsCorrected | ContactDetailsCorrected) -> str:
+    # Which details changed, never their values: the timeline is read by many.
+    kind = "Account" if isinstance(event, AccountDetailsCorrected) else "Contact"
+    changed = [label for name, label in _CORRECTED_LABELS if getattr(event, name, None) is not None]
+    return f"{kind} details corrected: {', '.join(dict.fromkeys(changed))}"
+
+
 def summarize(event: DomainEvent) -> str:
     """A line a person reads on the timeline, in English."""
     match event:
@@ -114,6 +132,8 @@ def summarize(event: DomainEvent) -> str:
             return f"Contact registered: {name}" + (
                 f", {event.job_title}" if event.job_title else ""
             )
+        case AccountDetailsCorrected() | ContactDetailsCorrected():
+            return _corrected(event)
         case RecordsMerged():
             text = (
                 f"Duplicate {event.kind} records merged ({_short(event.merged_id)} "

@@ -91,7 +91,12 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain(_: Request, exc: DomainError) -> JSONResponse:
-        status = {"not-found": 404, "already-exists": 409, "forbidden-team": 403}.get(exc.code, 422)
+        status = {
+            "not-found": 404,
+            "already-exists": 409,
+            "duplicate": 409,
+            "forbidden-team": 403,
+        }.get(exc.code, 422)
         extra: dict[str, Any] = {}
         if exc.field:
             extra["errors"] = [{"field": exc.field, "message": str(exc), "type": exc.code}]

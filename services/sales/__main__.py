@@ -2,7 +2,8 @@
 
 ``api`` serves the command API (with /healthz, /readyz, /metrics); ``relay`` publishes
 the sales store's events to ``crm.sales.events``; ``scheduler`` emits follow-up
-reminders when they fall due. They are separate processes so any can die and restart
+reminders when they fall due and forgets erased subjects' identity keys (a consumer of
+``crm.privacy.events``). They are separate processes so any can die and restart
 without the others.
 """
 
@@ -15,14 +16,17 @@ from functools import partial
 
 import asyncpg
 
-from contracts.topics import SALES
+from contracts.topics import DEAD_LETTER, PRIVACY, SALES
+from services.platform.consumer import run_consumers
 from services.platform.db import create_pool
+from services.platform.kafka import ensure_topics
 from services.platform.migrate import require_migrated
 from services.platform.relay_main import relay_main
 from services.platform.runtime import health_routes, run_process, serve_asgi, serve_health
 from services.platform.settings import Settings
 from services.sales.application.scheduler import run_scheduler
 from services.sales.bootstrap import SalesConfig, bootstrap, load_config
+from services.sales.entrypoints.erasure import erasure_consumer
 from services.sales.entrypoints.http import create_app
 from services.sales.migrations import SALES_SETS, sales_schema
 
@@ -57,7 +61,7 @@ async def api_main(
 
 
 async def scheduler_main(config: SalesConfig, settings: Settings, stop: asyncio.Event) -> None:
-    pool = await _pool(settings, max_size=3)
+    pool = await _pool(settings, max_size=4)
     try:
         runtime = bootstrap(pool, config=config)
 
@@ -68,7 +72,12 @@ async def scheduler_main(config: SalesConfig, settings: Settings, stop: asyncio.
             serve_health(settings.http_port, {"database": ready}, stop, "sales-scheduler",
                          host=settings.http_host)
         )  # fmt: skip
-        await run_scheduler(pool, runtime.store, stop)
+        await ensure_topics(settings.kafka_bootstrap, [PRIVACY, DEAD_LETTER])
+        consumer = erasure_consumer(settings.kafka_bootstrap, pool)
+        await asyncio.gather(
+            run_scheduler(pool, runtime.store, stop),
+            run_consumers(settings.kafka_bootstrap, [consumer], stop),
+        )
         await health
     finally:
         await pool.close()

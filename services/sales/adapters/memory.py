@@ -55,6 +55,17 @@ class InMemorySalesRecords:
             if claimed.record_id == merged_id:
                 self.identities[key] = ClaimedIdentity(key, survivor_id, customer_id)
 
+    async def release(self, conn: Any, keys: Sequence[str], record_id: UUID) -> None:
+        for key in keys:
+            if key in self.identities and self.identities[key].record_id == record_id:
+                del self.identities[key]
+
+    async def forget(self, conn: Any, customer_ids: Sequence[str]) -> int:
+        gone = [k for k, c in self.identities.items() if c.customer_id in set(customer_ids)]
+        for key in gone:
+            del self.identities[key]
+        return len(gone)
+
     async def lock(self, conn: Any, names: Sequence[str], *, shared: bool = False) -> None:
         return None  # one unit of work at a time (InMemoryCommands)
 

@@ -61,6 +61,19 @@ class PostgresSalesRecords:
             merged_id,
         )
 
+    async def release(self, conn: Any, keys: Sequence[str], record_id: UUID) -> None:
+        await conn.execute(
+            "DELETE FROM identity_keys WHERE key = ANY($1::text[]) AND record_id = $2",
+            list(keys),
+            record_id,
+        )
+
+    async def forget(self, conn: Any, customer_ids: Sequence[str]) -> int:
+        status = await conn.execute(
+            "DELETE FROM identity_keys WHERE customer_id = ANY($1::text[])", list(customer_ids)
+        )
+        return int(status.split()[-1])
+
     async def lock(self, conn: Any, names: Sequence[str], *, shared: bool = False) -> None:
         function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
         await conn.execute(

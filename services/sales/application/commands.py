@@ -17,8 +17,8 @@ from uuid import UUID
 from contracts.events.sales import OrderLine
 from contracts.money import Money
 from services.sales.application.access import Actor
+from services.sales.domain import account, contact, lead, order, quote
 from services.sales.domain import activity as act
-from services.sales.domain import lead, order, quote
 from services.sales.domain import opportunity as opp
 
 
@@ -29,6 +29,12 @@ class MergeRecord:
     survivor_id: UUID
     reason: str | None = None
     merged_by: str | None = None
+
+
+@dataclass(frozen=True)
+class CorrectDetails:
+    command: account.CorrectAccount | contact.CorrectContact
+    expected_version: int | None = None
 
 
 @dataclass(frozen=True)

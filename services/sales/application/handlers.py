@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from services.platform.commands import UnitOfWork
-from services.sales.application import activities, customers, deals, leads, orders, quotes
+from services.sales.application import (
+    activities,
+    corrections,
+    customers,
+    deals,
+    leads,
+    orders,
+    quotes,
+)
 from services.sales.application import commands as cmd
 from services.sales.domain import account, contact, lead
 
@@ -33,6 +41,7 @@ HANDLERS: dict[type, Handler] = {
     account.RegisterAccount: Handler(customers.handle_register_account),
     contact.RegisterContact: Handler(customers.handle_register_contact),
     cmd.MergeRecord: Handler(customers.handle_merge),
+    cmd.CorrectDetails: Handler(corrections.correct_details),
     lead.CaptureLead: Handler(leads.capture_lead, leads.prepare_capture),
     cmd.ChangeLead: Handler(leads.change_lead),
     cmd.ConvertLead: Handler(leads.convert_lead),

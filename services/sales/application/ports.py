@@ -39,6 +39,12 @@ class SalesRecords(Protocol):
     ) -> None:
         """Every identity of the merged record now answers with the survivor."""
 
+    async def release(self, conn: Any, keys: Sequence[str], record_id: UUID) -> None:
+        """The record no longer answers to these identities (a correction replaced them)."""
+
+    async def forget(self, conn: Any, customer_ids: Sequence[str]) -> int:
+        """Drop every identity of these customers (an erasure); how many were dropped."""
+
     async def lock(self, conn: Any, names: Sequence[str], *, shared: bool = False) -> None:
         """Hold these names until the transaction ends (taken in sorted order)."""
 

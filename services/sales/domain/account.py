@@ -7,9 +7,18 @@ from dataclasses import dataclass, replace
 from typing import get_args
 from uuid import UUID
 
-from contracts.events.sales import AccountKind, AccountRegistered, Address, RecordsMerged
+from contracts.events.sales import (
+    AccountDetails,
+    AccountDetailsCorrected,
+    AccountKind,
+    AccountRegistered,
+    Address,
+    RecordsMerged,
+    TaxId,
+)
 from contracts.registry import DomainEvent
 from services.platform.decider import Decider, DomainError
+from services.sales.domain.correction import changes, current_identity, identity_patch
 from services.sales.domain.identity import (
     decide_merge,
     identity_keys,
@@ -48,7 +57,23 @@ class MergeInto:
     merged_by: str | None = None
 
 
-Command = RegisterAccount | MergeInto
+@dataclass(frozen=True)
+class CorrectAccount:
+    """Correct the account's details: each field given replaces the recorded one (None:
+    unchanged), checked as at registration."""
+
+    account_id: UUID
+    name: str | None = None
+    tax_id: str | None = None
+    tax_country: str | None = None
+    phones: Sequence[str] | None = None
+    emails: Sequence[str] | None = None
+    address: Address | None = None
+    corrected_by: str | None = None
+    default_region: str = "BR"
+
+
+Command = RegisterAccount | MergeInto | CorrectAccount
 
 
 @dataclass(frozen=True)
@@ -58,6 +83,10 @@ class Account:
     name: str = ""
     merged_into: UUID | None = None
     identity_keys: tuple[str, ...] = ()
+    tax_id: TaxId | None = None
+    phones: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    address: Address | None = None
 
 
 def decide(command: Command, state: Account) -> Sequence[DomainEvent]:
@@ -85,6 +114,8 @@ def decide(command: Command, state: Account) -> Sequence[DomainEvent]:
                     owner_id=command.owner_id,
                 )
             ]
+        case CorrectAccount():
+            return _correct(command, state)
         case MergeInto():
             return decide_merge(
                 kind="account",
@@ -100,16 +131,68 @@ def decide(command: Command, state: Account) -> Sequence[DomainEvent]:
     raise TypeError(f"unknown command {command!r}")
 
 
+def _correct(command: CorrectAccount, state: Account) -> list[AccountDetailsCorrected]:
+    if not state.exists:
+        raise DomainError("no such account", code="not-found")
+    refuse_if_merged(state.merged_into, "account")
+    wanted = identity_patch(
+        tax_id=command.tax_id,
+        tax_country=command.tax_country,
+        phones=command.phones,
+        emails=command.emails,
+        address=command.address,
+        default_region=command.default_region,
+    )
+    if command.name is not None:
+        wanted["name"] = required_text(command.name, field="name", max_length=300)
+    current = {"name": state.name, **_identity(state)}
+    changed = changes(wanted, current)
+    if not changed:
+        return []
+    previous = AccountDetails(**{name: current[name] for name in changed})
+    return [
+        AccountDetailsCorrected(
+            account_id=command.account_id,
+            customer_id=state.customer_id,
+            previous=previous,
+            corrected_by=command.corrected_by,
+            **changed,
+        )
+    ]
+
+
+def _identity(state: Account) -> dict[str, object]:
+    return current_identity(state.tax_id, state.phones, state.emails, state.address)
+
+
+def _with_keys(state: Account) -> Account:
+    keys = identity_keys(tax_id=state.tax_id, emails=state.emails, phones=state.phones)
+    return replace(state, identity_keys=tuple(keys))
+
+
 def evolve(state: Account, event: DomainEvent) -> Account:
     match event:
         case AccountRegistered():
-            return Account(
+            registered = Account(
                 exists=True,
                 customer_id=event.customer_id,
                 name=event.name,
-                identity_keys=tuple(
-                    identity_keys(tax_id=event.tax_id, emails=event.emails, phones=event.phones)
-                ),
+                tax_id=event.tax_id,
+                phones=tuple(event.phones),
+                emails=tuple(event.emails),
+                address=event.address,
+            )
+            return _with_keys(registered)
+        case AccountDetailsCorrected():
+            return _with_keys(
+                replace(
+                    state,
+                    name=event.name if event.name is not None else state.name,
+                    tax_id=event.tax_id or state.tax_id,
+                    phones=tuple(event.phones) if event.phones is not None else state.phones,
+                    emails=tuple(event.emails) if event.emails is not None else state.emails,
+                    address=event.address or state.address,
+                )
             )
         case RecordsMerged():
             # Appended only to the merged record's stream, never to the survivor's.

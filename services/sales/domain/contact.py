@@ -6,9 +6,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from uuid import UUID
 
-from contracts.events.sales import Address, ContactRegistered, RecordsMerged
+from contracts.events.sales import (
+    Address,
+    ContactDetails,
+    ContactDetailsCorrected,
+    ContactRegistered,
+    RecordsMerged,
+    TaxId,
+)
 from contracts.registry import DomainEvent
 from services.platform.decider import Decider, DomainError
+from services.sales.domain.correction import changes, current_identity, identity_patch
 from services.sales.domain.identity import (
     decide_merge,
     identity_keys,
@@ -51,7 +59,25 @@ class MergeInto:
     merged_by: str | None = None
 
 
-Command = RegisterContact | MergeInto
+@dataclass(frozen=True)
+class CorrectContact:
+    """Correct the contact's details: each field given replaces the recorded one (None:
+    unchanged), checked as at registration. A blank last name clears it."""
+
+    contact_id: UUID
+    first_name: str | None = None
+    last_name: str | None = None
+    job_title: str | None = None
+    tax_id: str | None = None
+    tax_country: str | None = None
+    phones: Sequence[str] | None = None
+    emails: Sequence[str] | None = None
+    address: Address | None = None
+    corrected_by: str | None = None
+    default_region: str = "BR"
+
+
+Command = RegisterContact | MergeInto | CorrectContact
 
 
 @dataclass(frozen=True)
@@ -63,6 +89,11 @@ class Contact:
     last_name: str = ""
     merged_into: UUID | None = None
     identity_keys: tuple[str, ...] = ()
+    job_title: str | None = None
+    tax_id: TaxId | None = None
+    phones: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    address: Address | None = None
 
 
 def decide(command: Command, state: Contact) -> Sequence[DomainEvent]:
@@ -95,6 +126,8 @@ def decide(command: Command, state: Contact) -> Sequence[DomainEvent]:
                     owner_id=command.owner_id,
                 )
             ]
+        case CorrectContact():
+            return _correct(command, state)
         case MergeInto():
             return decide_merge(
                 kind="contact",
@@ -110,18 +143,87 @@ def decide(command: Command, state: Contact) -> Sequence[DomainEvent]:
     raise TypeError(f"unknown command {command!r}")
 
 
+def _correct(command: CorrectContact, state: Contact) -> list[ContactDetailsCorrected]:
+    if not state.exists:
+        raise DomainError("no such contact", code="not-found")
+    refuse_if_merged(state.merged_into, "contact")
+    wanted = identity_patch(
+        tax_id=command.tax_id,
+        tax_country=command.tax_country,
+        phones=command.phones,
+        emails=command.emails,
+        address=command.address,
+        default_region=command.default_region,
+    )
+    if command.first_name is not None:
+        wanted["first_name"] = required_text(command.first_name, field="first_name", max_length=120)
+    if command.last_name is not None:
+        last = optional_text(command.last_name, field="last_name", max_length=120)
+        wanted["last_name"] = last or ""
+    if command.job_title is not None:
+        # A correction replaces a job title; None in the event means "unchanged".
+        wanted["job_title"] = required_text(command.job_title, field="job_title", max_length=200)
+    current = {
+        "first_name": state.first_name,
+        "last_name": state.last_name,
+        "job_title": state.job_title,
+        **current_identity(state.tax_id, state.phones, state.emails, state.address),
+    }
+    changed = changes(wanted, current)
+    if not changed:
+        return []
+    if {"first_name", "last_name"} & set(changed):
+        # The name is one detail: both parts travel, so a reader replaces the whole name.
+        changed = {"first_name": state.first_name, "last_name": state.last_name, **changed}
+    previous = ContactDetails(**{name: current[name] for name in changed})
+    return [
+        ContactDetailsCorrected(
+            contact_id=command.contact_id,
+            customer_id=state.customer_id,
+            previous=previous,
+            corrected_by=command.corrected_by,
+            **changed,
+        )
+    ]
+
+
+def _with_keys(state: Contact) -> Contact:
+    keys = identity_keys(tax_id=state.tax_id, emails=state.emails, phones=state.phones)
+    return replace(state, identity_keys=tuple(keys))
+
+
+def _text(new: str | None, old: str) -> str:
+    return old if new is None else new
+
+
 def evolve(state: Contact, event: DomainEvent) -> Contact:
     match event:
         case ContactRegistered():
-            return Contact(
+            registered = Contact(
                 exists=True,
                 customer_id=event.customer_id,
                 account_id=event.account_id,
                 first_name=event.first_name,
                 last_name=event.last_name,
-                identity_keys=tuple(
-                    identity_keys(tax_id=event.tax_id, emails=event.emails, phones=event.phones)
-                ),
+                job_title=event.job_title,
+                tax_id=event.tax_id,
+                phones=tuple(event.phones),
+                emails=tuple(event.emails),
+                address=event.address,
+            )
+            return _with_keys(registered)
+        case ContactDetailsCorrected():
+            return _with_keys(
+                replace(
+                    state,
+                    first_name=_text(event.first_name, state.first_name),
+                    last_name=_text(event.last_name, state.last_name),
+                    job_title=event.job_title or state.job_title,
+                    tax_id=event.tax_id or state.tax_id,
+                    phones=tuple(event.phones) if event.phones is not None else state.phones,
+                    emails=tuple(event.emails) if event.emails is not None else state.emails,
+                    address=event.address or state.address,
+                )
             )
         case RecordsMerged():
             # Appended only to the merged record's stream, never to the survivor's.

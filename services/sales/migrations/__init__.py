@@ -11,12 +11,13 @@ from pathlib import Path
 import asyncpg
 
 from contracts.catalogue import SALES_CONTEXT
-from services.platform.migrate import EVENT_STORE, MigrationSet, migrate_schema
+from services.platform.migrate import EVENT_STORE, INBOX, MigrationSet, migrate_schema
 
 SALES_STATE = MigrationSet("sales", Path(__file__).parent)
 """Identity keys, assignment cursors, follow-up timers."""
-SALES_SETS = (EVENT_STORE, SALES_STATE)
-"""What every sales process needs, in the order it is applied."""
+SALES_SETS = (EVENT_STORE, SALES_STATE, INBOX)
+"""What every sales process needs, in the order it is applied (the inbox: the scheduler's
+consumer of erasures, see ``entrypoints.erasure``)."""
 
 
 def sales_schema() -> str:

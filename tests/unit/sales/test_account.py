@@ -235,8 +235,8 @@ def test_initial_state_is_a_non_existent_account() -> None:
     assert decider.fold([]) == Account(exists=False)
 
 
-def test_evolve_keeps_name_customer_and_identity_keys() -> None:
-    assert decider.fold([registered()]) == Account(
+def test_evolve_keeps_name_customer_details_and_identity_keys() -> None:
+    assert decider.fold([registered(address=ADDRESS)]) == Account(
         exists=True,
         customer_id=str(ACCOUNT_ID),
         name=NAME,
@@ -245,6 +245,10 @@ def test_evolve_keeps_name_customer_and_identity_keys() -> None:
             "email:compras@padariasaojorge.com.br",
             "phone:+551132851234",
         ),
+        tax_id=CNPJ,
+        phones=("+551132851234",),
+        emails=("compras@padariasaojorge.com.br",),
+        address=ADDRESS,
     )
 
 

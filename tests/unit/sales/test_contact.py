@@ -211,8 +211,8 @@ def test_initial_state_is_a_non_existent_contact() -> None:
     assert decider.fold([]) == Contact(exists=False)
 
 
-def test_evolve_keeps_names_customer_account_and_identity_keys() -> None:
-    event = registered(customer_id=str(ACCOUNT_ID), account_id=ACCOUNT_ID)
+def test_evolve_keeps_names_customer_account_details_and_identity_keys() -> None:
+    event = registered(customer_id=str(ACCOUNT_ID), account_id=ACCOUNT_ID, job_title="Compradora")
     assert decider.fold([event]) == Contact(
         exists=True,
         customer_id=str(ACCOUNT_ID),
@@ -224,6 +224,10 @@ def test_evolve_keeps_names_customer_account_and_identity_keys() -> None:
             "email:maria.silva@exemplo.com.br",
             "phone:+5511912345678",
         ),
+        job_title="Compradora",
+        tax_id=CPF,
+        phones=("+5511912345678",),
+        emails=("maria.silva@exemplo.com.br",),
     )
 
 

@@ -8,9 +8,16 @@ from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
 from contracts.events.sales import AccountKind, Address
-from services.sales.application.commands import MergeRecord
+from services.sales.application.commands import CorrectDetails, MergeRecord
 from services.sales.domain import account
-from services.sales.entrypoints.http.common import region, runtime, send, state_response
+from services.sales.entrypoints.http.common import (
+    actor,
+    if_match,
+    region,
+    runtime,
+    send,
+    state_response,
+)
 from services.sales.entrypoints.http.schemas import (
     DUPLICATE_ANSWER,
     PROBLEMS,
@@ -22,6 +29,7 @@ from services.sales.entrypoints.http.schemas import (
     IdempotencyKey,
     Identifier,
     OptionalText,
+    PatchBody,
     Phones,
     Text,
 )
@@ -69,6 +77,44 @@ async def register_account(
         region(body.address, body.tax_country),
     )
     return await send(request, response, command, idempotency_key, correlation_id, created=True)
+
+
+class CorrectAccountBody(PatchBody):
+    name: Text | None = None
+    tax_id: str | None = Field(None, min_length=1, max_length=40, examples=["11.222.333/0001-81"])
+    tax_country: str | None = Field(None, min_length=2, max_length=2, examples=["BR"])
+    phones: Phones | None = None
+    emails: Emails | None = None
+    address: Address | None = None
+    corrected_by: str | None = Field(None, max_length=200)
+
+
+@router.patch("/accounts/{account_id}", response_model=Accepted)
+async def correct_account(
+    account_id: UUID,
+    body: CorrectAccountBody,
+    request: Request,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+    correlation_id: CorrelationId = None,
+) -> Accepted:
+    """Correct the account's details (a merge patch: only the fields given change), checked
+    as at registration. `If-Match` names the version read; an e-mail, phone or tax id of
+    another record answers 409."""
+    who = actor(request)
+    command = account.CorrectAccount(
+        account_id,
+        body.name,
+        body.tax_id,
+        body.tax_country,
+        None if body.phones is None else tuple(body.phones),
+        None if body.emails is None else tuple(body.emails),
+        body.address,
+        who.id if who else body.corrected_by,
+        region(body.address, body.tax_country),
+    )
+    corrected = CorrectDetails(command, if_match(request))
+    return await send(request, response, corrected, idempotency_key, correlation_id)
 
 
 @router.post("/accounts/{account_id}/merge", response_model=Accepted)

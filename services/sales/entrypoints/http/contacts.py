@@ -9,10 +9,17 @@ from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
 from contracts.events.sales import Address
-from services.sales.application.commands import MergeRecord
+from services.sales.application.commands import CorrectDetails, MergeRecord
 from services.sales.domain import contact
 from services.sales.entrypoints.http.accounts import MergeBody
-from services.sales.entrypoints.http.common import region, runtime, send, state_response
+from services.sales.entrypoints.http.common import (
+    actor,
+    if_match,
+    region,
+    runtime,
+    send,
+    state_response,
+)
 from services.sales.entrypoints.http.schemas import (
     DUPLICATE_ANSWER,
     PROBLEMS,
@@ -23,6 +30,7 @@ from services.sales.entrypoints.http.schemas import (
     Emails,
     IdempotencyKey,
     Identifier,
+    PatchBody,
     Phones,
 )
 
@@ -66,6 +74,47 @@ async def register_contact(
         region(body.address, body.tax_country),
     )
     return await send(request, response, command, idempotency_key, correlation_id, created=True)
+
+
+class CorrectContactBody(PatchBody):
+    first_name: Annotated[str, Field(min_length=1, max_length=120)] | None = None
+    last_name: Annotated[str, Field(max_length=120)] | None = None
+    job_title: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    tax_id: str | None = Field(None, min_length=1, max_length=40, examples=["529.982.247-25"])
+    tax_country: str | None = Field(None, min_length=2, max_length=2)
+    phones: Phones | None = None
+    emails: Emails | None = None
+    address: Address | None = None
+    corrected_by: str | None = Field(None, max_length=200)
+
+
+@router.patch("/contacts/{contact_id}", response_model=Accepted)
+async def correct_contact(
+    contact_id: UUID,
+    body: CorrectContactBody,
+    request: Request,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+    correlation_id: CorrelationId = None,
+) -> Accepted:
+    """Correct the contact's details (a merge patch: only the fields given change; an empty
+    last name clears it), checked as at registration; 409 for another record's identity."""
+    who = actor(request)
+    command = contact.CorrectContact(
+        contact_id,
+        body.first_name,
+        body.last_name,
+        body.job_title,
+        body.tax_id,
+        body.tax_country,
+        None if body.phones is None else tuple(body.phones),
+        None if body.emails is None else tuple(body.emails),
+        body.address,
+        who.id if who else body.corrected_by,
+        region(body.address, body.tax_country),
+    )
+    corrected = CorrectDetails(command, if_match(request))
+    return await send(request, response, corrected, idempotency_key, correlation_id)
 
 
 @router.post("/contacts/{contact_id}/merge", response_model=Accepted)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import pycountry
 from fastapi import Header
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from contracts.money import Money
 
@@ -102,6 +102,18 @@ OptionalText = Annotated[str | None, Field(default=None, max_length=2000)]
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class PatchBody(Body):
+    """A JSON merge patch (RFC 7396) of a record's details: only the fields given change.
+    A null would remove the field; details are corrected, not removed, so it is refused."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("a correction replaces a value; null removes nothing here")
+        return value
 
 
 class Accepted(BaseModel):
