@@ -125,7 +125,7 @@ def create_app(
         app.add_middleware(
             ProblemCORSMiddleware,
             allow_origins=origins,
-            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match",
                            "X-Correlation-Id", "X-API-Key", "Last-Event-ID"],
             expose_headers=["X-Correlation-Id", "X-Consistency-Token", "X-Read-Your-Writes",

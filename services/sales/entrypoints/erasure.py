@@ -43,12 +43,13 @@ def erasure_consumer(
     bootstrap: str, pool: asyncpg.Pool, *, topic: str = PRIVACY.name, group: str = GROUP
 ) -> EventConsumer:
     """The consumer of erasures for the sales store on ``pool``."""
+    keys = data_keys_from_environment(pool)
     return EventConsumer(
         group=group,
         topics=[topic],
         pool=pool,
-        handler=partial(forget_erased, PostgresSalesRecords(pool)),
+        handler=partial(forget_erased, PostgresSalesRecords(pool, keys)),
         producer_factory=partial(make_producer, bootstrap),
         dead_letter_topic=DEAD_LETTER.name,
-        keys=data_keys_from_environment(pool),
+        keys=keys,
     )
