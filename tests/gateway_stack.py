@@ -20,6 +20,9 @@ from services.gateway.auth import KeyRing
 from services.platform.db import apply_sql, create_pool
 from services.platform.relay_main import EVENTSTORE_SQL
 from services.platform.runtime import health_routes, serve_asgi
+from services.privacy.bootstrap import bootstrap as privacy_bootstrap
+from services.privacy.entrypoints.http import create_app as create_privacy_app
+from services.privacy.migrations import PRIVACY_SETS
 from services.sales.application.runtime import SalesRuntime
 from services.sales.entrypoints.http import create_app as create_sales_app
 from services.sales.migrations import SALES_STATE as SALES_SQL
@@ -60,11 +63,18 @@ async def gateway_stack(
     sales = SalesRuntime.create(sales_pool)
     sales_app = create_sales_app(sales)
     sales_app.router.routes.extend(health_routes({}))
+    # The privacy context too, in a schema of its own: every catalogued context is served.
+    privacy_schema = f"{schema}_privacy"
+    privacy_pool = await create_pool(database_url, privacy_schema, max_size=4)
+    await apply_sql(privacy_pool, privacy_schema, list(PRIVACY_SETS))
+    privacy_app = create_privacy_app(privacy_bootstrap(privacy_pool))
+    privacy_app.router.routes.extend(health_routes({}))
     keys = KeyRing({"test-1": "a-test-signing-key-of-enough-length-1234"}, "test-1")
-    sales_port, gateway_port = free_port(), free_port()
+    sales_port, gateway_port, privacy_port = free_port(), free_port(), free_port()
     sales_url = f"http://127.0.0.1:{sales_port}"
+    privacy_url = f"http://127.0.0.1:{privacy_port}"
     runtime = await GatewayRuntime.create(
-        GatewaySettings(upstreams={"sales": sales_url}, **settings),
+        GatewaySettings(upstreams={"sales": sales_url, "privacy": privacy_url}, **settings),
         database_url,
         kafka_bootstrap,
         keys,
@@ -72,19 +82,22 @@ async def gateway_stack(
     stop = asyncio.Event()
     servers = [
         asyncio.create_task(serve_asgi(sales_app, sales_port, stop, "sales-api")),
+        asyncio.create_task(serve_asgi(privacy_app, privacy_port, stop, "privacy-api")),
         asyncio.create_task(serve_asgi(create_app(runtime), gateway_port, stop, "gateway")),
     ]
     gateway_url = f"http://127.0.0.1:{gateway_port}"
     try:
         await _wait_until_serving(
-            [f"{sales_url}/healthz", f"{gateway_url}/openapi.json"], servers, timeout=10
+            [f"{sales_url}/healthz", f"{privacy_url}/healthz", f"{gateway_url}/openapi.json"],
+            servers,
+            timeout=10,
         )
     except BaseException:
         runtime.stop.set()
         stop.set()
         await asyncio.gather(*servers, return_exceptions=True)
         await runtime.close()
-        await sales_pool.close()
+        await _close(sales_pool, privacy_pool, privacy_schema)
         raise
     try:
         yield Stack(gateway_url, sales_url, keys, runtime, sales)
@@ -93,7 +106,13 @@ async def gateway_stack(
         stop.set()
         await asyncio.gather(*servers, return_exceptions=True)
         await runtime.close()
-        await sales_pool.close()
+        await _close(sales_pool, privacy_pool, privacy_schema)
+
+
+async def _close(sales_pool: Any, privacy_pool: Any, privacy_schema: str) -> None:
+    await privacy_pool.execute(f'DROP SCHEMA IF EXISTS "{privacy_schema}" CASCADE')
+    await privacy_pool.close()
+    await sales_pool.close()
 
 
 async def _wait_until_serving(

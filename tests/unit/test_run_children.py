@@ -41,10 +41,14 @@ def test_ports_come_from_flags_old_and_new(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_each_child_gets_its_port_setting_and_the_gateway_each_context_url() -> None:
-    children = parse("--sales-api-port", "18101", "--gateway-port", "18100")
+    apis = {c.api.name: 18101 + n for n, c in enumerate(CONTEXTS) if c.api is not None}
+    flags = [arg for name, port in apis.items() for arg in (f"--{name}-port", str(port))]
+    children = parse(*flags, "--gateway-port", "18100")
     env = {c.name: run._child_env(c, children, "kafka:1", "postgresql://db") for c in children}
     for child in children:
         assert env[child.name][child.process_entry.port_setting] == str(child.port)
+    assert len(apis) == len(CONTEXTS) >= 2
     for context in CONTEXTS:
         assert context.api is not None
-        assert env["gateway"][context.url_setting] == "http://127.0.0.1:18101"
+        port = apis[context.api.name]
+        assert env["gateway"][context.url_setting] == f"http://127.0.0.1:{port}"

@@ -104,9 +104,27 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _without_null(schema: dict[str, Any]) -> None:
+    """A patch's fields may be absent, never null: say so in the document, so that
+    clients (and fuzzers) are not invited to send what is refused."""
+    for prop in schema.get("properties", {}).values():
+        options = prop.get("anyOf")
+        if options:
+            kept = [o for o in options if o.get("type") != "null"]
+            prop.pop("anyOf")
+            if len(kept) == 1:
+                prop.update(kept[0])
+            else:
+                prop["anyOf"] = kept
+        if "default" in prop and prop["default"] is None:
+            prop.pop("default")
+
+
 class PatchBody(Body):
     """A JSON merge patch (RFC 7396) of a record's details: only the fields given change.
     A null would remove the field; details are corrected, not removed, so it is refused."""
+
+    model_config = ConfigDict(json_schema_extra=_without_null)
 
     @field_validator("*", mode="before")
     @classmethod
