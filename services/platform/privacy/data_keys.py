@@ -9,6 +9,7 @@ subject. Readers drop a subject at once when they see its erasure (``forget``).
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
 from collections.abc import Iterable, Mapping
@@ -109,6 +110,20 @@ class DataKeys:
             return False, None
         return True, hit[0]
 
+    def _split_cached(
+        self, subjects: Iterable[str], now: float
+    ) -> tuple[dict[str, bytes | None], list[str]]:
+        """(the subjects' keys the cache holds, the subjects it does not)."""
+        found: dict[str, bytes | None] = {}
+        missing: list[str] = []
+        for subject in set(subjects):
+            hit, key = self._cached(subject, now)
+            if hit:
+                found[subject] = key
+            else:
+                missing.append(subject)
+        return found, missing
+
     def _remember(self, subject: str, key: bytes | None, now: float) -> None:
         if len(self._cache) >= self._max_cached:
             self._cache.clear()
@@ -125,14 +140,7 @@ class DataKeys:
     async def for_reading(self, subjects: Iterable[str]) -> dict[str, bytes | None]:
         """Each subject's key; None for an erased subject (or one never given a key)."""
         now = time.monotonic()
-        found: dict[str, bytes | None] = {}
-        missing: list[str] = []
-        for subject in set(subjects):
-            hit, key = self._cached(subject, now)
-            if hit:
-                found[subject] = key
-            else:
-                missing.append(subject)
+        found, missing = self._split_cached(subjects, now)
         if missing:
             async with self._pool.acquire() as conn:
                 loaded = await self._load(conn, missing)
@@ -153,14 +161,7 @@ class DataKeys:
         A key created there exists only if that transaction commits: it is not cached, the
         next write reads it back (or another writer's) once committed."""
         now = time.monotonic()
-        found: dict[str, bytes | None] = {}
-        missing: list[str] = []
-        for subject in set(subjects):
-            hit, key = self._cached(subject, now)
-            if hit:
-                found[subject] = key
-            else:
-                missing.append(subject)
+        found, missing = self._split_cached(subjects, now)
         if missing:
             if connection is not None:
                 await self._load_or_create(connection, missing, found, now, in_caller=True)
@@ -265,8 +266,6 @@ SCHEMA_SETTING = "CRM_DATA_KEYS_SCHEMA"
 
 
 def data_keys_schema() -> str:
-    import os
-
     return os.environ.get(SCHEMA_SETTING, DATA_KEYS_SCHEMA)
 
 
