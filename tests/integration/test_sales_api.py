@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -27,15 +26,6 @@ from tests.kafka_helpers import read_topic
 
 pytestmark = pytest.mark.integration
 CNPJ = "11.222.333/0001-81"
-
-
-@pytest.fixture
-async def sales(schema, pool_factory) -> AsyncIterator[tuple[httpx.AsyncClient, SalesRuntime]]:
-    pool = await pool_factory(schema, EVENTSTORE_SQL, SALES_SQL)
-    runtime = bootstrap(pool)
-    transport = httpx.ASGITransport(app=create_app(runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://sales") as client:
-        yield client, runtime
 
 
 async def ok(response: httpx.Response, status: int = 200) -> dict:

@@ -4,31 +4,19 @@ ordinary command appending a sealed correcting event, with the identity keys fol
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from services.platform.privacy.data_keys import DataKeys
-from services.platform.relay_main import EVENTSTORE_SQL
 from services.sales.application.runtime import SalesRuntime
 from services.sales.bootstrap import bootstrap
 from services.sales.entrypoints.http import create_app
-from services.sales.migrations import SALES_STATE as SALES_SQL
 
 pytestmark = pytest.mark.integration
 
 NEW_EMAIL = "financeiro.quaresma@exemplo.com.br"
 NEW_NAME = "Quaresma Tavares Comércio de Pães Ltda."
-
-
-@pytest.fixture
-async def sales(schema, pool_factory) -> AsyncIterator[tuple[httpx.AsyncClient, SalesRuntime]]:
-    pool = await pool_factory(schema, EVENTSTORE_SQL, SALES_SQL)
-    runtime = bootstrap(pool)
-    transport = httpx.ASGITransport(app=create_app(runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://sales") as client:
-        yield client, runtime
 
 
 async def created(response: httpx.Response) -> dict:
