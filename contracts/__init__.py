@@ -9,6 +9,8 @@ from contracts.envelope import CloudEvent, partition_key
 from contracts.events import privacy as _privacy  # noqa: F401
 from contracts.events import sales as _sales  # noqa: F401
 from contracts.events import support as _support  # noqa: F401
+from contracts.events import support_quality as _support_quality  # noqa: F401
+from contracts.events import support_self_service as _support_self_service  # noqa: F401
 from contracts.registry import (
     DomainEvent,
     UnknownEventType,

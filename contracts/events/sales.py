@@ -442,6 +442,8 @@ class OrderPlaced(_SalesEvent):
     lines: list[OrderLine] = Field(min_length=1)
     total: Money
     channel: str = Field(default="direct", max_length=50)
+    promised_delivery_date: date | None = None
+    """The date promised to the customer (optional, added with late-delivery refunds)."""
 
 
 @register

@@ -46,10 +46,10 @@ from contracts.events.sales import (
     QuoteIssued,
     RecordsMerged,
 )
-from contracts.events.support import ComplaintFiled
 from contracts.money import Money
 from contracts.registry import DomainEvent
 from contracts.topics import is_external_topic
+from projections.timeline.support_summaries import support_summary
 from services.platform.consumer import ConsumedEvent
 from services.platform.db import Connection
 
@@ -223,12 +223,9 @@ def summarize(event: DomainEvent) -> str:
             )
         case FollowUpDue():
             return f"Follow-up due for {event.owner_id}: {_clip(event.subject)}"
-        # ------------------------------------------------------------------ support
-        case ComplaintFiled():
-            text = f"Complaint filed via {event.channel}"
-            if event.severity != "normal":
-                text += f" ({event.severity} severity)"
-            return f"{text}: {_clip(event.subject)}"
+    support = support_summary(event)
+    if support is not None:
+        return support
     # An event type this projector does not know yet: its type in words.
     return event.event_type.rsplit(".", 1)[-1].replace("_", " ").capitalize()
 
