@@ -41,6 +41,7 @@ WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _SECOND = 1_000_000
+_AVERAGE_YEAR = 31_556_952 * _SECOND  # 365.2425 days
 # A calendar whose holidays swallow this many whole years has no business time to offer.
 _MAX_EMPTY_YEARS = 100
 
@@ -177,11 +178,11 @@ class BusinessCalendar:
         return start
 
     def _year_of(self, us: int) -> int:
-        year = _from_us(us).year  # the UTC year is the local one or its neighbour
-        if us < self._year_start(year):
-            return year - 1
-        if us >= self._year_start(year + 1):
-            return year + 1
+        year = 1970 + us // _AVERAGE_YEAR  # off by one at most, near a new year
+        while us < self._year_start(year):
+            year -= 1
+        while us >= self._year_start(year + 1):
+            year += 1
         return year
 
     def _build_year(self, year: int) -> _Year:
