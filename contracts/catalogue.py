@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from contracts.topics import PRIVACY, SALES
+from contracts.topics import PRIVACY, SALES, SUPPORT
 
 HTTP_CONTRACTS = Path(__file__).with_name("http")
 """Committed, versioned OpenAPI documents of each context's HTTP API."""
@@ -108,7 +108,30 @@ PRIVACY_CONTEXT = Context(
     ),
 )  # fmt: skip
 
-CONTEXTS: tuple[Context, ...] = (SALES_CONTEXT, PRIVACY_CONTEXT)
+SUPPORT_CONTEXT = Context(
+    name="support",
+    source="/crm/support",
+    topic=SUPPORT.name,
+    schema="support",
+    url_setting="CRM_GATEWAY_SUPPORT_URL",
+    default_url="http://127.0.0.1:8103",
+    http_contract="support.v1.json",
+    path_prefix="/v1/support",
+    http_app="services.support.entrypoints.http:create_app",
+    migrations="services.support.migrations",
+    processes=(
+        Process("support-api", "api", ("services.support", "api"), 8103,
+                port_setting="CRM_SUPPORT_PORT"),
+        Process("support-relay", "relay", ("services.support", "relay"), 9104),
+        # Learns customers and orders, turns other systems' complaints into cases,
+        # forgets erased subjects, and runs the SLA and reopen-period timers.
+        Process("support-worker", "worker", ("services.support", "worker"), 9105),
+        # The inbound mail listener (SMTP on CRM_SUPPORT_SMTP_PORT, 2525 by default).
+        Process("support-mail", "worker", ("services.support", "mail"), 9106),
+    ),
+)  # fmt: skip
+
+CONTEXTS: tuple[Context, ...] = (SALES_CONTEXT, PRIVACY_CONTEXT, SUPPORT_CONTEXT)
 
 PROJECTORS: tuple[Process, ...] = (
     Process("timeline-projector", "projector", ("projections", "run", "timeline"), 9201),

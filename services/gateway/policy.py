@@ -20,21 +20,25 @@ from collections.abc import Iterable, Iterator, Mapping
 SELLER = "seller"
 SALES_MANAGER = "sales_manager"
 SERVICE_AGENT = "service_agent"
+SERVICE_SUPERVISOR = "service_supervisor"
 MARKETER = "marketer"
 ANALYST = "analyst"
 INTEGRATION = "integration"
 PRIVACY_OFFICER = "privacy_officer"
 ADMIN = "admin"
+CUSTOMER = "customer"
 
 ROLES: tuple[str, ...] = (
     SELLER,
     SALES_MANAGER,
     SERVICE_AGENT,
+    SERVICE_SUPERVISOR,
     MARKETER,
     ANALYST,
     INTEGRATION,
     PRIVACY_OFFICER,
     ADMIN,
+    CUSTOMER,
 )
 
 SCOPED_ROLES = frozenset({SELLER, SALES_MANAGER})
@@ -46,15 +50,21 @@ ROLE_DESCRIPTIONS = {
     "reassignment and merging duplicates",
     SERVICE_AGENT: "serves customers: reads the 360 view and timeline, registers contacts, "
     "logs activities, delivers, cancels and takes back orders",
+    SERVICE_SUPERVISOR: "leads the service team: everything an agent does, plus SLA policies "
+    "and calendars, problems and articles' review, and the service KPIs",
     MARKETER: "captures leads, reads customers, the 360 view, timelines and search",
     ANALYST: "reads everything (deals of every team included), writes nothing",
     INTEGRATION: "another system: publishes events, nothing else",
     PRIVACY_OFFICER: "the data protection officer (LGPD encarregado): answers data subjects' "
     "requests (access, export, erasure) and keeps legal holds; no sales or service work",
     ADMIN: "everything",
+    CUSTOMER: "a customer in self-service: their own cases, surveys, exchanges and refunds "
+    "(the token's subject is their customer id)",
 }
 
-_READ_CUSTOMERS = frozenset({SELLER, SALES_MANAGER, SERVICE_AGENT, MARKETER, ANALYST, ADMIN})
+_READ_CUSTOMERS = frozenset(
+    {SELLER, SALES_MANAGER, SERVICE_AGENT, SERVICE_SUPERVISOR, MARKETER, ANALYST, ADMIN}
+)
 
 
 def _roles(*roles: str | Iterable[str]) -> frozenset[str]:

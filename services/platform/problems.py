@@ -96,6 +96,8 @@ def install_problem_handlers(app: FastAPI) -> None:
             "already-exists": 409,
             "duplicate": 409,
             "forbidden-team": 403,
+            "forbidden": 403,
+            "case-closed": 409,
         }.get(exc.code, 422)
         extra: dict[str, Any] = {}
         if exc.field:

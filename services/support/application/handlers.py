@@ -1,0 +1,31 @@
+"""The command table: each command type the support service accepts, and its handler.
+
+A handler is ``async def handle(uow, command, deps)``: it runs inside the command's one
+transaction (loads, checks, decides, appends, keeps the case index and SLA clocks) and
+returns the JSON answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from services.platform.commands import UnitOfWork
+from services.support.application import cases, problems
+from services.support.application.runtime import SupportRuntime
+from services.support.domain import problem as pb
+
+Handle = Callable[[UnitOfWork, Any, SupportRuntime], Awaitable[dict[str, Any]]]
+
+HANDLERS: dict[type, Handle] = {
+    cases.NewCase: cases.open_case,
+    cases.OnCase: cases.act_on_case,
+    pb.OpenProblem: problems.open_problem,
+    problems.SolveProblem: problems.solve_problem,
+}
+
+
+def register(command_type: type, handle: Handle) -> None:
+    """For the parts of the service that bring their own commands (knowledge, surveys,
+    self-service): one table all the same."""
+    HANDLERS[command_type] = handle

@@ -1,0 +1,69 @@
+"""The support service's timers: a solved case closes when its reopen period ends, and
+the SLA clocks warn and breach when they fall due (``sla_clocks.fire_due_clocks``).
+
+Due rows are locked ``FOR UPDATE SKIP LOCKED`` (several workers may run); each timer's
+event is appended in its own savepoint with the decider refusing a repeat, so a crash
+between any two steps neither loses nor repeats one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import asyncpg
+
+from services.platform.commands import UnitOfWork
+from services.platform.eventstore import CommandContext
+from services.platform.logging import get_logger
+from services.support.application.case_index import index_case
+from services.support.application.runtime import SupportRuntime
+from services.support.application.sla_clocks import fire_due_clocks
+from services.support.domain import case as cs
+
+log = get_logger(__name__)
+TRANSIENT = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+
+
+async def close_after_reopen_period(deps: SupportRuntime, limit: int = 100) -> int:
+    """Close the solved cases whose reopen period is over; how many closed."""
+    now = deps.clock()
+    closed = 0
+    async with deps.pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(
+            "SELECT case_id FROM cases WHERE status = 'solved' AND solved_at <= $1 "
+            "ORDER BY solved_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+            now - deps.reopen_period, limit,
+        )  # fmt: skip
+        for row in rows:
+            case_id = row["case_id"]
+            uow = UnitOfWork(
+                conn, deps.store, CommandContext(causation_id=f"timer:close:{case_id}")
+            )
+            try:
+                async with conn.transaction():  # one bad case must not block the others
+                    stream = cs.stream_id(case_id)
+                    state, version = await uow.load(cs.decider, stream)
+                    command = cs.CloseCase(case_id, now, None, deps.reopen_period)
+                    events = cs.decider.decide(command, state)
+                    await uow.append(stream, version, events)
+                    for event in events:
+                        state = cs.decider.evolve(state, event)
+                    await index_case(conn, case_id, state, now)
+                closed += 1
+            except TRANSIENT:
+                raise
+            except Exception as exc:
+                log.error("support.close_failed", case_id=str(case_id), error=repr(exc))
+    return closed
+
+
+async def run_timers(deps: SupportRuntime, stop: asyncio.Event, every: float = 1.0) -> None:
+    while not stop.is_set():
+        try:
+            while await fire_due_clocks(deps) + await close_after_reopen_period(deps) > 0:
+                pass
+        except Exception as exc:  # the loop outlives any single failure
+            log.warning("support.timers_retry", error=repr(exc))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)

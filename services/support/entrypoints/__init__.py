@@ -1,0 +1,1 @@
+"""How the support service is reached: its HTTP API, its consumers, its mail listener."""
