@@ -1,0 +1,1 @@
+"""Customer service: cases, SLA clocks, knowledge, satisfaction, self-service."""

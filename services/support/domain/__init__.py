@@ -1,0 +1,1 @@
+"""The customer-service context's pure rules: deciders and calculations, no I/O."""
