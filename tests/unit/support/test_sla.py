@@ -32,9 +32,9 @@ POLICY = SlaPolicy(
 )
 
 
-def sp(*args: int) -> datetime:
+def sp(year: int, month: int, day: int, hour: int = 0, minute: int = 0, s: int = 0) -> datetime:
     """A Sao Paulo wall-clock time (UTC-3), as UTC."""
-    return datetime(*args, tzinfo=UTC) + timedelta(hours=3)  # type: ignore[misc]
+    return datetime(year, month, day, hour, minute, s, tzinfo=UTC) + timedelta(hours=3)
 
 
 def ev(at: datetime, kind: Any, status: str | None = None) -> ClockEvent:
