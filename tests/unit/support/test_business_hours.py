@@ -48,13 +48,13 @@ LISBON_OFFICE = BusinessCalendar(
 )
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, s: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, s, tzinfo=UTC)
 
 
-def sp(*args: int) -> datetime:
+def sp(year: int, month: int, day: int, hour: int = 0, minute: int = 0, s: int = 0) -> datetime:
     """A Sao Paulo wall-clock time (UTC-3), as UTC."""
-    return utc(*args) + timedelta(hours=3)
+    return utc(year, month, day, hour, minute, s) + timedelta(hours=3)
 
 
 def test_lunch_break_is_skipped() -> None:
