@@ -7,7 +7,7 @@ import asyncio
 import os
 import sys
 
-from bench import backbone, faults, gateway, privacy, projections, sales
+from bench import backbone, faults, gateway, privacy, projections, sales, support
 from bench.common import endpoints, machine, write_result
 
 BENCHMARKS = {
@@ -23,6 +23,7 @@ BENCHMARKS = {
     "privacy_append": privacy.bench_privacy_append,
     "privacy_replay": privacy.bench_privacy_replay,
     "erasure": privacy.bench_erasure,
+    "support_cases": support.bench_support_cases,
 }
 
 

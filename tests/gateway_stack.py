@@ -1,6 +1,7 @@
-"""The gateway in front of a real sales service, both listening on real ports, for tests.
+"""The gateway in front of the real sales, privacy and support services, all listening on
+real ports, for tests.
 
-The sales service gets its own schema; the gateway its own key ring, topic and settings.
+Each service gets its own schema; the gateway its own key ring, topic and settings.
 Reads go to the shared reader schemas (``timeline``, ``customer360``) like in production.
 """
 
@@ -26,6 +27,9 @@ from services.privacy.migrations import PRIVACY_SETS
 from services.sales.application.runtime import SalesRuntime
 from services.sales.entrypoints.http import create_app as create_sales_app
 from services.sales.migrations import SALES_STATE as SALES_SQL
+from services.support.bootstrap import bootstrap as support_bootstrap
+from services.support.entrypoints.http import create_app as create_support_app
+from services.support.migrations import SUPPORT_SETS
 
 
 def free_port() -> int:
@@ -41,6 +45,9 @@ class Stack:
     keys: KeyRing
     runtime: GatewayRuntime
     sales: SalesRuntime
+    support_url: str
+    support_pool: Any
+    """The support service's pool (its schema: seed known customers there)."""
 
     def token(self, role: str, subject: str = "user-1", team: str | None = None, **kw: Any) -> str:
         return self.keys.issue(subject, role, team=team, **kw)
@@ -69,12 +76,20 @@ async def gateway_stack(
     await apply_sql(privacy_pool, privacy_schema, list(PRIVACY_SETS))
     privacy_app = create_privacy_app(privacy_bootstrap(privacy_pool))
     privacy_app.router.routes.extend(health_routes({}))
+    support_schema = f"{schema}_support"
+    support_pool = await create_pool(database_url, support_schema, max_size=10)
+    await apply_sql(support_pool, support_schema, list(SUPPORT_SETS))
+    support_app = create_support_app(support_bootstrap(support_pool))
+    support_app.router.routes.extend(health_routes({}))
     keys = KeyRing({"test-1": "a-test-signing-key-of-enough-length-1234"}, "test-1")
     sales_port, gateway_port, privacy_port = free_port(), free_port(), free_port()
+    support_port = free_port()
     sales_url = f"http://127.0.0.1:{sales_port}"
     privacy_url = f"http://127.0.0.1:{privacy_port}"
+    support_url = f"http://127.0.0.1:{support_port}"
+    upstreams = {"sales": sales_url, "privacy": privacy_url, "support": support_url}
     runtime = await GatewayRuntime.create(
-        GatewaySettings(upstreams={"sales": sales_url, "privacy": privacy_url}, **settings),
+        GatewaySettings(upstreams=upstreams, **settings),
         database_url,
         kafka_bootstrap,
         keys,
@@ -83,12 +98,18 @@ async def gateway_stack(
     servers = [
         asyncio.create_task(serve_asgi(sales_app, sales_port, stop, "sales-api")),
         asyncio.create_task(serve_asgi(privacy_app, privacy_port, stop, "privacy-api")),
+        asyncio.create_task(serve_asgi(support_app, support_port, stop, "support-api")),
         asyncio.create_task(serve_asgi(create_app(runtime), gateway_port, stop, "gateway")),
     ]
     gateway_url = f"http://127.0.0.1:{gateway_port}"
     try:
         await _wait_until_serving(
-            [f"{sales_url}/healthz", f"{privacy_url}/healthz", f"{gateway_url}/openapi.json"],
+            [
+                f"{sales_url}/healthz",
+                f"{privacy_url}/healthz",
+                f"{support_url}/healthz",
+                f"{gateway_url}/openapi.json",
+            ],
             servers,
             timeout=10,
         )
@@ -97,21 +118,22 @@ async def gateway_stack(
         stop.set()
         await asyncio.gather(*servers, return_exceptions=True)
         await runtime.close()
-        await _close(sales_pool, privacy_pool, privacy_schema)
+        await _close(sales_pool, (privacy_pool, privacy_schema), (support_pool, support_schema))
         raise
     try:
-        yield Stack(gateway_url, sales_url, keys, runtime, sales)
+        yield Stack(gateway_url, sales_url, keys, runtime, sales, support_url, support_pool)
     finally:
         runtime.stop.set()
         stop.set()
         await asyncio.gather(*servers, return_exceptions=True)
         await runtime.close()
-        await _close(sales_pool, privacy_pool, privacy_schema)
+        await _close(sales_pool, (privacy_pool, privacy_schema), (support_pool, support_schema))
 
 
-async def _close(sales_pool: Any, privacy_pool: Any, privacy_schema: str) -> None:
-    await privacy_pool.execute(f'DROP SCHEMA IF EXISTS "{privacy_schema}" CASCADE')
-    await privacy_pool.close()
+async def _close(sales_pool: Any, *others: tuple[Any, str]) -> None:
+    for pool, name in others:
+        await pool.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        await pool.close()
     await sales_pool.close()
 
 

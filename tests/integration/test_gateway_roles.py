@@ -20,9 +20,12 @@ pytestmark = pytest.mark.integration
 
 SELLER, MANAGER, AGENT, MARKETER = "seller", "sales_manager", "service_agent", "marketer"
 ANALYST, INTEGRATION, ADMIN = "analyst", "integration", "admin"
-OFFICER = "privacy_officer"
-EVERY_ROLE = (SELLER, MANAGER, AGENT, MARKETER, ANALYST, INTEGRATION, OFFICER, ADMIN)
+OFFICER, SUPERVISOR, CUSTOMER = "privacy_officer", "service_supervisor", "customer"
+EVERY_ROLE = (
+    SELLER, MANAGER, AGENT, SUPERVISOR, MARKETER, ANALYST, INTEGRATION, OFFICER, ADMIN, CUSTOMER,
+)  # fmt: skip
 SALES = {SELLER, MANAGER}  # a manager may what a seller may, for the team's deals
+SERVICE = {AGENT, SUPERVISOR}  # a supervisor may what an agent may in support
 PEOPLE = {SELLER, MANAGER, AGENT, MARKETER}  # "read customers, 360, timeline, search"
 
 README: dict[str, set[str]] = {
@@ -87,10 +90,29 @@ README: dict[str, set[str]] = {
     "DELETE /v1/privacy/holds/{hold_id}": {OFFICER},
     "GET /v1/privacy/subjects/{subject_id}/export": {OFFICER},
     "GET /v1/privacy/audit": {OFFICER},
+    # service_agent "work cases and problems"; seller and manager "read cases"; customer
+    # "their own cases: open one, read, reply"
+    "POST /v1/support/cases": {*SERVICE, CUSTOMER},
+    "GET /v1/support/cases": {*SERVICE, *SALES, CUSTOMER},
+    "GET /v1/support/cases/{case_id}": {*SERVICE, *SALES, CUSTOMER},
+    "POST /v1/support/cases/{case_id}/assignment": SERVICE,
+    "POST /v1/support/cases/{case_id}/status": SERVICE,
+    "POST /v1/support/cases/{case_id}/messages": {*SERVICE, CUSTOMER},
+    "POST /v1/support/cases/{case_id}/escalation": SERVICE,
+    "POST /v1/support/cases/{case_id}/solution": SERVICE,
+    "POST /v1/support/cases/{case_id}/reopening": SERVICE,
+    "POST /v1/support/cases/{case_id}/closing": SERVICE,
+    "POST /v1/support/cases/{case_id}/merge": SERVICE,
+    "POST /v1/support/cases/{case_id}/problem": SERVICE,
+    "POST /v1/support/problems": SERVICE,
+    "GET /v1/support/problems/{problem_id}": SERVICE,
+    "POST /v1/support/problems/{problem_id}/solution": SERVICE,
 }
 EXPECTED = {
     route: {
         *roles, ADMIN,
+        # service_supervisor "everything a service agent may"
+        *([SUPERVISOR] if AGENT in roles else []),
         *([ANALYST] if route.startswith("GET ") and "/privacy/" not in route else []),
     }
     for route, roles in README.items()
