@@ -53,9 +53,12 @@ class UnitOfWork:
         self.store = store
         self.context = context
 
-    async def load(self, decider: Decider[C, S], stream_id: str) -> tuple[S, int]:
-        """The stream's current state and version (0 for a new stream)."""
-        history = await self.store.read_stream(stream_id, connection=self.conn)
+    async def load(
+        self, decider: Decider[C, S], stream_id: str, *, personal: bool = True
+    ) -> tuple[S, int]:
+        """The stream's current state and version (0 for a new stream); ``personal=False``
+        when the state needs no personal field (they read as erased, no key is fetched)."""
+        history = await self.store.read_stream(stream_id, connection=self.conn, personal=personal)
         version = history[-1].stream_version if history else 0
         return decider.fold(e.domain_event() for e in history), version
 

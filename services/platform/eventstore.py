@@ -186,13 +186,17 @@ def wire_record(row: asyncpg.Record | dict[str, Any]) -> tuple[bytes, bytes]:
 
 
 async def _rows_to_recorded(
-    keys: SubjectKeys | None, rows: Sequence[asyncpg.Record]
+    keys: SubjectKeys | None, rows: Sequence[asyncpg.Record], personal: bool = True
 ) -> list[RecordedEvent]:
     values = [dict(row) for row in rows]
     for value in values:
         value["payload"] = orjson.loads(value["payload"])
     if keys is not None:
-        subject_keys = await keys_for(keys, (v["payload"] for v in values))
+        # Without ``personal`` the boxes stay shut: the fields read as erased, and neither
+        # a key nor a decryption is paid for (a decider's state needs no personal text).
+        no_keys: dict[str, bytes | None] = {}
+        datas = (v["payload"] for v in values)
+        subject_keys = await keys_for(keys, datas) if personal else no_keys
         for value in values:
             value["payload"] = open_data(value["event_type"], value["payload"], subject_keys)
     return [RecordedEvent(**value) for value in values]
@@ -301,15 +305,22 @@ class EventStore:
         return int(await self._pool.fetchval(query, stream_id))
 
     async def read_stream(
-        self, stream_id: str, from_version: int = 1, *, connection: Connection | None = None
+        self,
+        stream_id: str,
+        from_version: int = 1,
+        *,
+        connection: Connection | None = None,
+        personal: bool = True,
     ) -> list[RecordedEvent]:
+        """The stream's events; ``personal=False`` leaves personal fields unopened (they
+        read as erased): for folding a decider's state, which never depends on them."""
         rows = await (connection or self._pool).fetch(
             f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version >= $2 "
             "ORDER BY stream_version",
             stream_id,
             from_version,
         )
-        return await _rows_to_recorded(self.keys, rows)
+        return await _rows_to_recorded(self.keys, rows, personal)
 
     async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         """Committed events by global position (positions may have gaps; never reused)."""

@@ -100,8 +100,9 @@ class InMemoryEventStore:
         return self._version(stream_id)
 
     async def read_stream(
-        self, stream_id: str, from_version: int = 1, *, connection: Any = None
-    ) -> list[RecordedEvent]:
+        self, stream_id: str, from_version: int = 1, *, connection: Any = None,
+        personal: bool = True,
+    ) -> list[RecordedEvent]:  # fmt: skip
         return [
             e for e in self._events if e.stream_id == stream_id and e.stream_version >= from_version
         ]

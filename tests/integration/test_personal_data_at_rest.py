@@ -64,6 +64,36 @@ async def test_the_store_holds_ciphertext_and_readers_open_it(schema, pool_facto
     assert event.tax_id is not None and event.tax_id.number == CPF
 
 
+async def test_a_stream_read_without_personal_fields_fetches_no_key(
+    schema, pool_factory, data_keys
+):
+    """What a decider folds: the facts, the personal fields left shut (they read as
+    erased), and no key asked of the registry."""
+    pool = await pool_factory(schema, EVENTSTORE_SQL)
+    store = EventStore(pool, "/crm/test", keys=data_keys)
+    customer = str(uuid.uuid4())
+    await store.append(f"contact-{customer}", NO_STREAM, [contact(customer)])
+    asked: list[object] = []
+    reading = data_keys.for_reading
+
+    async def counting(subjects, *args, **kwargs):  # type: ignore[no-untyped-def]
+        asked.append(subjects)
+        return await reading(subjects, *args, **kwargs)
+
+    data_keys.for_reading = counting  # type: ignore[method-assign]
+    try:
+        shut = (await store.read_stream(f"contact-{customer}", personal=False))[0]
+        assert asked == []
+        opened = (await store.read_stream(f"contact-{customer}"))[0]
+        assert len(asked) == 1
+    finally:
+        del data_keys.for_reading
+    event = shut.domain_event()
+    assert isinstance(event, ContactRegistered)
+    assert (event.customer_id, event.first_name, event.emails) == (customer, ERASED, [])
+    assert opened.domain_event().first_name == "Zuleica"  # type: ignore[attr-defined]
+
+
 async def test_a_destroyed_key_reads_as_erased_and_takes_no_new_personal_data(
     schema, pool_factory, data_keys
 ):

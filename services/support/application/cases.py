@@ -40,7 +40,7 @@ class NewCase:
 async def _apply(uow: UnitOfWork, deps: SupportRuntime, case_id: UUID, command: Any,
                  expected_version: int | None = None) -> dict[str, Any]:  # fmt: skip
     stream = cs.stream_id(case_id)
-    state, version = await uow.load(cs.decider, stream)
+    state, version = await uow.load(cs.decider, stream, personal=False)
     if expected_version is not None and expected_version != version:
         from services.platform.eventstore import WrongExpectedVersion
 
