@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from services.platform.eventstore import EventStore
 from services.platform.privacy.data_keys import data_keys_from_environment
 from services.support.application.runtime import SOURCE, SupportRuntime, utc_now
 from services.support.application.sla_settings import SlaSettings
+from services.support.domain.satisfaction_config import SatisfactionSettings
 from services.support.domain.sla_config import load_sla_config
 from services.support.domain.teams import TeamRules
 
@@ -30,6 +31,7 @@ CONFIG_DIR = Path(__file__).with_name("config")
 class SupportConfig:
     teams: TeamRules
     sla: SlaSettings
+    satisfaction: SatisfactionSettings = field(default_factory=SatisfactionSettings)
 
 
 def load_config(env: Mapping[str, str] | None = None, config_dir: Path = CONFIG_DIR
@@ -37,7 +39,10 @@ def load_config(env: Mapping[str, str] | None = None, config_dir: Path = CONFIG_
     env = os.environ if env is None else env
     teams = TeamRules.load(Path(env.get("CRM_SUPPORT_TEAMS_FILE", config_dir / "teams.json")))
     calendars, policies = load_sla_config(env.get("CRM_SUPPORT_SLA_FILE", config_dir / "sla.json"))
-    return SupportConfig(teams, SlaSettings(calendars, policies))
+    satisfaction = SatisfactionSettings.load(
+        env.get("CRM_SUPPORT_SATISFACTION_FILE", config_dir / "satisfaction.json")
+    )
+    return SupportConfig(teams, SlaSettings(calendars, policies), satisfaction)
 
 
 def bootstrap(
@@ -51,4 +56,5 @@ def bootstrap(
     keys = store.keys if store is not None and store.keys else data_keys_from_environment(pool)
     store = store or EventStore(pool, SOURCE, keys=keys)
     return SupportRuntime(pool=pool, commands=CommandHandler(store, pool), store=store,
-                          teams=config.teams, sla=config.sla, keys=keys, clock=clock)  # fmt: skip
+                          teams=config.teams, sla=config.sla, keys=keys, clock=clock,
+                          satisfaction=config.satisfaction)  # fmt: skip

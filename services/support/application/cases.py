@@ -7,12 +7,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
+from contracts.events.support import CaseSolved
 from services.platform.commands import UnitOfWork
 from services.platform.decider import DomainError
 from services.support.application import directory
 from services.support.application.case_index import index_case
 from services.support.application.runtime import SupportRuntime
 from services.support.application.sla_clocks import refresh_clocks
+from services.support.application.surveys import request_survey
 from services.support.domain import case as cs
 from services.support.domain import problem as pb
 
@@ -47,6 +49,7 @@ async def _apply(uow: UnitOfWork, deps: SupportRuntime, case_id: UUID, command: 
         raise WrongExpectedVersion(stream, expected_version, version)
     events = cs.decider.decide(command, state)
     result = await uow.append(stream, version, events)
+    answer: dict[str, Any] = {**result.as_json(), "case_id": str(case_id)}
     if events:
         after = state
         for event in events:
@@ -54,7 +57,9 @@ async def _apply(uow: UnitOfWork, deps: SupportRuntime, case_id: UUID, command: 
         now = deps.clock()
         await index_case(uow.conn, case_id, after, now)
         await refresh_clocks(uow.conn, deps, case_id, after, now)
-    return {**result.as_json(), "case_id": str(case_id)}
+        if any(isinstance(event, CaseSolved) for event in events):
+            answer["survey_id"] = str(await request_survey(uow, deps, case_id, after))
+    return answer
 
 
 async def open_case(uow: UnitOfWork, new: NewCase, deps: SupportRuntime) -> dict[str, Any]:

@@ -11,9 +11,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from services.platform.commands import UnitOfWork
-from services.support.application import cases, problems
+from services.support.application import cases, problems, servqual_forms, surveys
 from services.support.application.runtime import SupportRuntime
 from services.support.domain import problem as pb
+from services.support.domain import servqual_form as sf
 
 Handle = Callable[[UnitOfWork, Any, SupportRuntime], Awaitable[dict[str, Any]]]
 
@@ -22,6 +23,8 @@ HANDLERS: dict[type, Handle] = {
     cases.OnCase: cases.act_on_case,
     pb.OpenProblem: problems.open_problem,
     problems.SolveProblem: problems.solve_problem,
+    surveys.RateSurvey: surveys.rate_survey,
+    sf.RecordServqual: servqual_forms.record_servqual,
 }
 
 

@@ -5,7 +5,7 @@ to the outside world, and a clock."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
@@ -16,6 +16,7 @@ from services.platform.commands import CommandHandler
 from services.platform.decider import Decider
 from services.platform.eventstore import EventStore
 from services.platform.privacy.data_keys import SubjectKeys
+from services.support.domain.satisfaction_config import SatisfactionSettings
 from services.support.domain.teams import TeamRules
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ class SupportRuntime:
     sla: SlaSettings
     keys: SubjectKeys
     clock: Callable[[], datetime] = utc_now
+    satisfaction: SatisfactionSettings = field(default_factory=SatisfactionSettings)
 
     @property
     def reopen_period(self) -> timedelta:
