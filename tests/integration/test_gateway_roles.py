@@ -107,6 +107,13 @@ README: dict[str, set[str]] = {
     "POST /v1/support/problems": SERVICE,
     "GET /v1/support/problems/{problem_id}": SERVICE,
     "POST /v1/support/problems/{problem_id}/solution": SERVICE,
+    # customer "answer their surveys"; supervisor "the service KPIs"
+    "POST /v1/support/surveys/{survey_id}/rating": {*SERVICE, CUSTOMER},
+    "GET /v1/support/surveys/{survey_id}": {*SERVICE, CUSTOMER},
+    "GET /v1/support/servqual/questionnaire": {*SERVICE, CUSTOMER},
+    "POST /v1/support/servqual/responses": {*SERVICE, CUSTOMER},
+    "GET /v1/support/kpis/csat": {SUPERVISOR},
+    "GET /v1/support/kpis/servqual": {SUPERVISOR},
 }
 EXPECTED = {
     route: {
