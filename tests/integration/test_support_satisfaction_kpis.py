@@ -150,8 +150,8 @@ async def test_an_answer_off_the_seven_points_is_refused_naming_the_item(
     perceptions = [*A_PERCEIVE[:4], 8, *A_PERCEIVE[5:]]
     refused = await _servqual(support, {"expectations": A_EXPECT, "perceptions": perceptions})
     assert refused.status_code == 422, refused.text
-    assert refused.json()["errors"][0]["field"] == "perceptions"
-    assert "item 5" in refused.json()["detail"]
+    # The document says 1..7 per answer: refused as invalid, at its position (item 5).
+    assert refused.json()["errors"][0]["field"] == "perceptions.4"
     assert await support.runtime.pool.fetchval("SELECT count(*) FROM servqual_responses") == 0
 
 

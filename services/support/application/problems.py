@@ -26,6 +26,8 @@ class SolveProblem:
     problem_id: UUID
     resolution: str
     solved_by: str | None = None
+    expected_version: int | None = None
+    """The problem's version the caller read (``If-Match``)."""
 
 
 async def solve_problem(uow: UnitOfWork, command: SolveProblem, deps: SupportRuntime
@@ -34,7 +36,8 @@ async def solve_problem(uow: UnitOfWork, command: SolveProblem, deps: SupportRun
     incidents = await open_incidents(uow.conn, command.problem_id)
     solve = pb.SolveProblem(command.problem_id, command.resolution, now, command.solved_by,
                             tuple(incidents))  # fmt: skip
-    result = await uow.execute(pb.decider, pb.stream_id(command.problem_id), solve)
+    result = await uow.execute(pb.decider, pb.stream_id(command.problem_id), solve,
+                               command.expected_version)  # fmt: skip
     solved = []
     if result.event_ids:  # solving twice solves no incident twice
         for case_id in incidents:

@@ -14,7 +14,9 @@ from services.support.application import cases, queries
 from services.support.domain import case as cs
 from services.support.entrypoints.http.common import (
     CUSTOMER_ROLE,
+    NO_NUL,
     PROBLEMS,
+    TEXT,
     CorrelationId,
     IdempotencyKey,
     actor,
@@ -26,7 +28,7 @@ from services.support.entrypoints.http.common import (
 )
 
 router = APIRouter(tags=["cases"], responses=PROBLEMS)
-Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=TEXT)]
 
 
 class Body(BaseModel):
@@ -39,12 +41,12 @@ class OpenCaseBody(Body):
     channel: Channel = "web"
     subject: Annotated[str, Field(min_length=1, max_length=300, pattern=r"\S")]
     description: str = Field("", max_length=10000)
-    category: Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")] = "general"
+    category: Annotated[str, Field(min_length=1, max_length=100, pattern=TEXT)] = "general"
     priority: Priority = "normal"
-    product_id: str | None = Field(None, min_length=1, max_length=100)
+    product_id: str | None = Field(None, min_length=1, max_length=100, pattern=NO_NUL)
     order_id: UUID | None = None
     contact_id: UUID | None = None
-    team: str | None = Field(None, min_length=1, max_length=100,
+    team: str | None = Field(None, min_length=1, max_length=100, pattern=NO_NUL,
                              description="None: the team rules choose")  # fmt: skip
 
 
@@ -99,8 +101,8 @@ async def get_case(case_id: UUID, request: Request) -> Response:
 
 
 class AssignBody(Body):
-    team: str | None = Field(None, min_length=1, max_length=100)
-    assignee_id: str | None = Field(None, min_length=1, max_length=200)
+    team: str | None = Field(None, min_length=1, max_length=100, pattern=NO_NUL)
+    assignee_id: str | None = Field(None, min_length=1, max_length=200, pattern=NO_NUL)
 
 
 class StatusBody(Body):
@@ -116,7 +118,7 @@ class MessageBody(Body):
 
 class EscalateBody(Body):
     reason: Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S")]
-    team: str | None = Field(None, min_length=1, max_length=100)
+    team: str | None = Field(None, min_length=1, max_length=100, pattern=NO_NUL)
     priority: Priority | None = None
 
 

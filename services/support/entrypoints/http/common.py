@@ -5,17 +5,34 @@ problems any route may answer with."""
 from __future__ import annotations
 
 import hashlib
+import re
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import unquote
 
 import orjson
 from fastapi import Header, Request, Response
+from pydantic import BeforeValidator
 
 from services.platform.decider import DomainError
 from services.platform.tokens import make_consistency_token
 from services.support.application.runner import run_command
 from services.support.application.runtime import SOURCE, Actor, SupportRuntime
 
+
+def _iso_day(value: object) -> object:
+    # A query's day is written YYYY-MM-DD: pydantic's lax mode would read "0" as 1970-01-01.
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("a day is written YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
+"""A calendar day in a query (``from`` / ``to`` of a report)."""
+NO_NUL = r"^[^\u0000]*$"
+"""Text stored as it is (not sealed) may not hold NUL, which PostgreSQL text refuses."""
+TEXT = r"^[^\u0000]*\S[^\u0000]*$"
+"""Text that must say something, and hold no NUL."""
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 CorrelationId = Annotated[str | None, Header(alias="X-Correlation-Id", max_length=200)]
 
@@ -63,6 +80,7 @@ def if_match(request: Request) -> int | None:
 async def send(request: Request, command: Any, idempotency_key: str | None,
                correlation_id: str | None, status: int = 200,
                location: str | None = None) -> Response:  # fmt: skip
+    if_match(request)  # a malformed If-Match is refused on every command
     request_hash = None
     if idempotency_key is not None:
         # A key belongs to one route, one caller and one body.

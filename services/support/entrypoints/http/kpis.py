@@ -13,14 +13,15 @@ from services.support.domain.csat import CsatGrouping
 from services.support.entrypoints.http.common import (
     CUSTOMER_ROLE,
     PROBLEMS,
+    Day,
     actor,
     json_response,
     runtime,
 )
 
 router = APIRouter(tags=["kpis"], responses=PROBLEMS)
-From = Annotated[date | None, Query(alias="from", description="First day, business time")]
-To = Annotated[date | None, Query(alias="to", description="Last day (included)")]
+From = Annotated[Day | None, Query(alias="from", description="First day, business time")]
+To = Annotated[Day | None, Query(alias="to", description="Last day (included)")]
 
 
 def _staff_only(request: Request, start: date | None, end: date | None) -> None:

@@ -13,10 +13,13 @@ from services.platform.decider import DomainError
 from services.support.application.problems import SolveProblem
 from services.support.domain import problem as pb
 from services.support.entrypoints.http.common import (
+    NO_NUL,
     PROBLEMS,
+    TEXT,
     CorrelationId,
     IdempotencyKey,
     actor,
+    if_match,
     json_response,
     runtime,
     send,
@@ -28,16 +31,16 @@ router = APIRouter(tags=["problems"], responses=PROBLEMS)
 class OpenProblemBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    headline: Annotated[str, Field(min_length=1, max_length=300, pattern=r"\S")]
-    summary: str = Field("", max_length=10000)
-    category: str | None = Field(None, min_length=1, max_length=100)
-    product_id: str | None = Field(None, min_length=1, max_length=100)
+    headline: Annotated[str, Field(min_length=1, max_length=300, pattern=TEXT)]
+    summary: str = Field("", max_length=10000, pattern=NO_NUL)
+    category: str | None = Field(None, min_length=1, max_length=100, pattern=NO_NUL)
+    product_id: str | None = Field(None, min_length=1, max_length=100, pattern=NO_NUL)
 
 
 class SolveProblemBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    resolution: Annotated[str, Field(min_length=1, max_length=10000, pattern=r"\S")]
+    resolution: Annotated[str, Field(min_length=1, max_length=10000, pattern=TEXT)]
 
 
 @router.post("/problems", status_code=201)
@@ -80,5 +83,6 @@ async def solve_problem(problem_id: UUID, body: SolveProblemBody, request: Reque
                         idempotency_key: IdempotencyKey = None,
                         correlation_id: CorrelationId = None) -> Response:  # fmt: skip
     """Solve the problem and, with the same resolution, each of its open incidents."""
-    command = SolveProblem(problem_id, body.resolution, actor(request).actor_id)
+    command = SolveProblem(problem_id, body.resolution, actor(request).actor_id,
+                           if_match(request))  # fmt: skip
     return await send(request, command, idempotency_key, correlation_id)

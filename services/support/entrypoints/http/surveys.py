@@ -16,6 +16,7 @@ from services.support.domain import servqual_form as sf
 from services.support.domain.servqual import servqual_questionnaire
 from services.support.entrypoints.http.common import (
     CUSTOMER_ROLE,
+    NO_NUL,
     PROBLEMS,
     CorrelationId,
     IdempotencyKey,
@@ -60,7 +61,7 @@ async def get_survey(survey_id: UUID, request: Request) -> Response:
 
 @router.get("/servqual/questionnaire")
 async def questionnaire(
-    locale: Annotated[str, Query(min_length=2, max_length=35)] = "pt-BR",
+    locale: Annotated[Locale, Query(description="pt-BR, es or en")] = "pt-BR",
 ) -> Response:
     """The 22 SERVQUAL statements, each with its dimension, in the locale asked for."""
     try:
@@ -70,16 +71,29 @@ async def questionnaire(
     return json_response({"locale": locale, "scale": {"low": 1, "high": 7}, "items": items})
 
 
-Answers = Annotated[list[StrictInt], Field(max_length=100)]
+Answer = Annotated[StrictInt, Field(ge=1, le=7)]
+IN_ORDER = "The 22 items in order, each 1..7"
+Answers = Annotated[list[Answer], Field(min_length=22, max_length=22, description=IN_ORDER)]
+Points = Annotated[StrictInt, Field(ge=0, le=100)]
+
+
+class Weights(Body):
+    """Importance points over the five dimensions; they must sum to 100."""
+
+    tangibles: Points
+    reliability: Points
+    responsiveness: Points
+    assurance: Points
+    empathy: Points
 
 
 class ServqualBody(Body):
     customer_id: Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
     case_id: UUID | None = None
-    team: str | None = Field(None, min_length=1, max_length=100)
+    team: str | None = Field(None, min_length=1, max_length=100, pattern=NO_NUL)
     expectations: Answers
     perceptions: Answers
-    weights: dict[str, StrictInt] | None = Field(None, max_length=10)
+    weights: Weights | None = None
     locale: Locale = "pt-BR"
 
 
@@ -91,6 +105,7 @@ async def record_servqual(body: ServqualBody, request: Request,
     require_own(request, body.customer_id)
     command = sf.RecordServqual(
         uuid4(), body.customer_id, body.expectations, body.perceptions,
-        runtime(request).clock(), body.weights, body.case_id, body.team or "", body.locale,
+        runtime(request).clock(), body.weights.model_dump() if body.weights else None,
+        body.case_id, body.team or "", body.locale,
     )  # fmt: skip
     return await send(request, command, idempotency_key, correlation_id, 201)
