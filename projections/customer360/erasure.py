@@ -36,13 +36,15 @@ def evolve_masked(
     occurred_at: datetime,
     *,
     customer_id: str | None = None,
+    merged: Profile | None = None,
 ) -> Profile:
     """``profiles.evolve``, knowing erasures: an erasure flags the profile, and a flagged
-    profile is masked after every event folded into it."""
+    profile is masked after every event folded into it. Cases carry no personal text,
+    so what ``merged`` brings needs no mask of its own."""
     if isinstance(event, PersonalDataErased):
         whose = customer_id or event.customer_id
         return mask(flagged(profile, whose, event.erased_at))
-    after = evolve(profile, event, occurred_at, customer_id=customer_id)
+    after = evolve(profile, event, occurred_at, customer_id=customer_id, merged=merged)
     return mask(after) if after.erased else after
 
 

@@ -9,8 +9,8 @@ Here an *order* is one placed (``OrderPlaced`` or ``PurchaseMade``) and not canc
    with no order placed since that loss, or ``latest`` is 365 days or more after the last
    order.
 2. ``at_risk``   - has ordered, and an order was returned as defective, or a complaint
-   was filed, at or after the last order (complaints have no resolution event yet, so
-   every filed case stays open).
+   was filed, at or after the last order (solved or not: the next order, not the
+   solving, says the customer came back).
 3. ``active``    - two or more orders.
 4. ``first_order_delivered`` - exactly one order, delivered (or returned, not defective).
 5. ``first_order`` - exactly one order, not delivered yet.
@@ -42,10 +42,6 @@ def derive(data: dict[str, object]) -> None:
         addresses = data["addresses"]
         assert isinstance(addresses, list)
         data["address"] = main.address or (addresses[0] if addresses else None)
-    cases = data["open_cases"]
-    assert isinstance(cases, list)
-    data["open_complaints"] = len(cases)
-
     orders = data["orders"]
     assert isinstance(orders, dict)
     counted = [o for o in orders.values() if o.placed_at is not None and o.cancelled_at is None]

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.events.support import CaseKind, CaseStatus, Priority
 from contracts.money import Money
 
 Kind = Literal["account", "contact", "lead", "unknown"]
@@ -87,6 +88,56 @@ class OrderView(BaseModel):
     opportunity_id: str | None = None
 
 
+SlaState = Literal["on_track", "at_risk", "breached"]
+
+
+class CaseView(BaseModel):
+    """What the profile knows of one support case. Each value is a register that keeps
+    the latest (or worst) fact by the time the event states, so two partial views of one
+    case (a merged customer's and its survivor's) join into the same record whatever
+    order their events were read in (``customer360.cases``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: CaseKind | None = None
+    """The ``CaseOpened`` kind; "complaint" for a complaint filed without one."""
+    status: CaseStatus = "new"
+    status_at: datetime | None = None
+    status_rank: int = 0
+    """Breaks ties between two changes at one instant (a reopen outranks the solving)."""
+    closed_at: datetime | None = None
+    """Closed for good (closed, or merged into another case): nothing reopens it."""
+    merged_into: str | None = None
+    priority: Priority | None = None
+    priority_at: datetime | None = None
+    team: str | None = None
+    team_at: datetime | None = None
+    opened_at: datetime | None = None
+    sla_state: SlaState = "on_track"
+    """The worst SLA state any of the case's clocks reached."""
+
+
+class SlaCounts(BaseModel):
+    """Open cases by the worst SLA state they reached (the rest are on track)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    breached: int = 0
+    at_risk: int = 0
+
+
+class CsatView(BaseModel):
+    """A satisfaction rating, without the customer's comment (personal free text)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    score: int
+    scale_high: int
+    satisfied: bool
+    rated_at: datetime
+    case_id: str
+
+
 class MainRecord(BaseModel):
     """Who the main record is: the highest-ranked registration, earliest within a rank."""
 
@@ -137,9 +188,14 @@ class Profile(BaseModel):
         None, description="The latest interaction linked to no deal"
     )
     deals: dict[str, DealFacts] = Field(default_factory=dict)
-    open_cases: list[str] = Field(default_factory=list)
-    open_complaints: int = 0
+    cases: dict[str, CaseView] = Field(default_factory=dict)
+    open_cases: list[str] = Field(
+        default_factory=list, description="Cases neither solved nor closed (from ``cases``)"
+    )
+    open_complaints: int = Field(0, description="Open cases of kind complaint")
+    sla: SlaCounts = Field(default_factory=SlaCounts)
     last_complaint_at: datetime | None = None
+    last_csat: CsatView | None = None
     last_defective_return_at: datetime | None = None
     first_seen_at: datetime | None = None
     updated_at: datetime | None = None

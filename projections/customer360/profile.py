@@ -20,7 +20,9 @@ come from different topics is folded commutatively:
   ``OrderPlaced`` total, else the ``PurchaseMade`` one; order and purchase of one order id
   are one order, never counted twice;
 - "first"/"last" times are min/max; the last interaction is the one with the latest time
-  (ties broken by the summary text); complaints are a set of case ids;
+  (ties broken by the summary text);
+- support cases are records of registers keyed by the times the events state
+  (``projections.customer360.cases``): the latest status, the worst SLA state;
 - the lifetime value and the lifecycle stage are recomputed from those facts after every
   event, so they are as order-insensitive as the facts.
 
@@ -35,6 +37,11 @@ Merges and conversions touch two customers: ``affected_customers`` names both, a
 projector applies the event to each profile with ``customer_id`` saying whose it is. The
 merged one gets ``merged_into``; the survivor records it in ``merged_from`` (the merged
 record's data is not copied: search redirects hits on a merged profile to its survivor).
+Support cases are the exception: the survivor answers for the merged customer's open
+cases, so it joins them at the merge (``evolve(..., merged=...)``) and the projector
+``carry``-s the merged customer's later support events to it (its cases keep their
+customer id). The join and the registers make both orders of merge and case events
+give the same cases.
 """
 
 from __future__ import annotations
@@ -74,9 +81,16 @@ from contracts.events.sales import (
     RecordsMerged,
     TaxId,
 )
-from contracts.events.support import ComplaintFiled
+from contracts.events.support import CaseAssigned, CasesMerged, CaseStatusChanged, MessageAdded
+from contracts.events.support_quality import (
+    CaseLinkedToProblem,
+    SatisfactionSurveyRequested,
+    SlaBreached,
+    SlaWarning,
+)
 from contracts.money import Money
 from contracts.registry import DomainEvent
+from projections.customer360.cases import CASE_EVENTS, apply_case_event, derive_cases, join_cases
 from projections.customer360.corrections import apply_account_correction, apply_contact_correction
 from projections.customer360.lifecycle import derive
 from projections.customer360.model import (
@@ -104,8 +118,24 @@ SYSTEM_EVENTS: tuple[type[DomainEvent], ...] = (
     RecordsMerged,
     AccountDetailsCorrected,
     ContactDetailsCorrected,
+    # Support's bookkeeping: routing, status moves (solving, reopening and closing have
+    # their own events), problem links, SLA clocks, the survey the marketing side sends.
+    CaseAssigned,
+    CaseStatusChanged,
+    CasesMerged,
+    CaseLinkedToProblem,
+    SlaWarning,
+    SlaBreached,
+    SatisfactionSurveyRequested,
 )
 """Internal bookkeeping, not an interaction with the customer."""
+
+
+def is_interaction(event: DomainEvent) -> bool:
+    """Whether ``event`` is an exchange with the customer (an internal note is not one)."""
+    if isinstance(event, MessageAdded):
+        return event.kind != "internal_note"
+    return not isinstance(event, SYSTEM_EVENTS)
 
 
 # ------------------------------------------------------------------------- public API
@@ -130,11 +160,14 @@ def evolve(
     occurred_at: datetime,
     *,
     customer_id: str | None = None,
+    merged: Profile | None = None,
 ) -> Profile:
     """The profile after ``event``, which occurred at ``occurred_at`` (aware datetime).
 
     ``customer_id`` says whose profile this is; it defaults to the profile's, else the
     event's customer. It matters for events naming two customers (merge, conversion).
+    ``merged``: for a ``RecordsMerged`` applied to its survivor, the merged customer's
+    profile as it stands, whose cases the survivor takes on.
     """
     whose = customer_id or (profile.customer_id if profile else None) or event.customer()
     if whose is None:
@@ -146,7 +179,11 @@ def evolve(
     data["first_seen_at"] = _min(p.first_seen_at, occurred_at)
     data["updated_at"] = _max(p.updated_at, occurred_at)
     _apply(data, p, event, occurred_at, whose)
-    if not isinstance(event, SYSTEM_EVENTS):
+    if isinstance(event, RecordsMerged) and merged is not None and whose == event.customer_id:
+        join_cases(data, p, merged)
+    apply_case_event(data, p, event, occurred_at)
+    derive_cases(data)
+    if is_interaction(event):
         at = event.happened_at if isinstance(event, ActivityLogged) else occurred_at
         summary = summarize(event)
         _interaction(data, at, summary)
@@ -161,6 +198,22 @@ def evolve(
             ):
                 _set_facts(data, deal, last_interaction_at=at, last_interaction_summary=summary)
     derive(data)
+    return Profile.model_validate(data)
+
+
+def carries(event: DomainEvent) -> bool:
+    """Whether a merged customer's survivor takes ``event`` on too (``carry``)."""
+    return isinstance(event, CASE_EVENTS)
+
+
+def carry(survivor: Profile, event: DomainEvent, occurred_at: datetime) -> Profile:
+    """The survivor after a support event of a customer merged into it: its cases only
+    (nothing else of the merged customer is copied), so reading the event before or
+    after the merge gives the survivor the same cases."""
+    data: dict[str, object] = dict(survivor.__dict__)
+    apply_case_event(data, survivor, event, occurred_at)
+    derive_cases(data)
+    derive(data)  # a carried complaint puts the survivor at risk as its own would
     return Profile.model_validate(data)
 
 
@@ -284,9 +337,6 @@ def _apply(
             _order(data, p, str(event.order_id), returned_at=at, defective=event.defective)
             if event.defective:
                 data["last_defective_return_at"] = _max(p.last_defective_return_at, at)
-        case ComplaintFiled():
-            data["open_cases"] = _union(p.open_cases, [str(event.case_id)])
-            data["last_complaint_at"] = _max(p.last_complaint_at, at)
         case QuoteAccepted() | QuoteIssued() | QuoteApproved():
             pass
         case ActivityLogged() | FollowUpScheduled() | FollowUpDue():

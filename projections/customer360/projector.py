@@ -15,9 +15,11 @@ from typing import Any
 import orjson
 
 from contracts.events.privacy import PersonalDataErased
+from contracts.events.sales import RecordsMerged
 from projections.customer360.erasure import affected_by, evolve_masked
 from projections.customer360.forgetting import forget_words, record_forgotten
 from projections.customer360.model import Profile
+from projections.customer360.profile import carries, carry
 from services.platform.consumer import ConsumedEvent
 from services.platform.db import Connection
 
@@ -46,8 +48,10 @@ async def project(conn: Connection, event: ConsumedEvent) -> None:
     function type-checks as a handler.
     """
     fact, envelope = event.event, event.envelope
+    if not isinstance(fact, PersonalDataErased):
+        await _project_run(conn, [event])  # one code path for merges and carried cases
+        return
     forgotten: list[str] = []  # the name words of profiles an erasure masks
-    # Sorted ids: two merges touching the same pair lock their rows in the same order.
     for customer_id in affected_by(fact, envelope.customerid):
         stored = await conn.fetchval(
             "SELECT profile FROM customer_profiles WHERE customer_id = $1 FOR UPDATE",
@@ -59,11 +63,10 @@ async def project(conn: Connection, event: ConsumedEvent) -> None:
         words = name_words(after)
         if before is None or words != name_words(before):
             await conn.execute(_ADD_WORDS, words)
-        if isinstance(fact, PersonalDataErased) and before is not None:
+        if before is not None:
             forgotten.append(name_words(before))
-    if isinstance(fact, PersonalDataErased):
-        await forget_words(conn, " ".join(forgotten))
-        await record_forgotten(conn, fact, "customer360")
+    await forget_words(conn, " ".join(forgotten))
+    await record_forgotten(conn, fact, "customer360")
 
 
 async def project_batch(conn: Connection, events: Sequence[ConsumedEvent]) -> None:
@@ -81,38 +84,77 @@ async def project_batch(conn: Connection, events: Sequence[ConsumedEvent]) -> No
     await _project_run(conn, run)
 
 
+_LOCK = (
+    "SELECT customer_id, profile FROM customer_profiles "
+    "WHERE customer_id = ANY($1::text[]) ORDER BY customer_id FOR UPDATE"
+)
+
+
 async def _project_run(conn: Connection, events: Sequence[ConsumedEvent]) -> None:
     """The same rows as ``project`` on each event in turn, with one read and one write per
     customer for the whole run: profiles are locked and read together, every event is
-    folded in memory in its order, and each changed profile is written once."""
+    folded in memory in its order, and each changed profile is written once.
+
+    A support event of a customer merged away is carried to its survivors too (the
+    chain of ``merged_into``), whose profiles are locked when first needed."""
     affected = [(event, affected_by(event.event, event.envelope.customerid)) for event in events]
     touched = sorted({customer for _, customers in affected for customer in customers})
     if not touched:
         return
-    stored = await conn.fetch(
-        "SELECT customer_id, profile FROM customer_profiles "
-        "WHERE customer_id = ANY($1::text[]) ORDER BY customer_id FOR UPDATE",
-        touched,
-    )
-    profiles: dict[str, Profile | None] = {
-        row["customer_id"]: Profile.model_validate_json(row["profile"]) for row in stored
-    }
+    profiles: dict[str, Profile | None] = dict.fromkeys(touched)
+    profiles |= await _locked(conn, touched)
     words_of = {customer: name_words(profile) for customer, profile in profiles.items() if profile}
     new_words: list[str] = []  # as ``project`` adds them, step by step (the dictionary keeps all)
     for event, customers in affected:
+        fact, at = event.event, event.envelope.time
         for customer_id in customers:
             before = profiles.get(customer_id)
-            after = evolve_masked(before, event.event, event.envelope.time, customer_id=customer_id)
+            merged = None
+            if isinstance(fact, RecordsMerged):
+                merged = profiles.get(fact.merged_customer_id)
+            after = evolve_masked(before, fact, at, customer_id=customer_id, merged=merged)
             profiles[customer_id] = after
             words = name_words(after)
-            if before is None or words != words_of[customer_id]:
+            if before is None or words != words_of.get(customer_id):
                 new_words.append(words)
             words_of[customer_id] = words
+        if carries(fact):
+            for survivor in await _survivors(conn, profiles, customers):
+                found = profiles[survivor]
+                assert found is not None
+                profiles[survivor] = carry(found, fact, at)
+                words_of.setdefault(survivor, name_words(found))
     await conn.executemany(
         _UPSERT, [columns(profile) for profile in profiles.values() if profile is not None]
     )
     if new_words:
         await conn.execute(_ADD_WORDS, " ".join(new_words))
+
+
+async def _locked(conn: Connection, customers: Sequence[str]) -> dict[str, Profile | None]:
+    rows = await conn.fetch(_LOCK, sorted(customers))
+    return {row["customer_id"]: Profile.model_validate_json(row["profile"]) for row in rows}
+
+
+async def _survivors(
+    conn: Connection, profiles: dict[str, Profile | None], customers: Sequence[str]
+) -> list[str]:
+    """The customers ``customers`` were merged into, through chains, loaded into
+    ``profiles``; none of an event's own customers (a merge back, a cycle)."""
+    found: list[str] = []
+    seen = set(customers)
+    pending = list(customers)
+    while pending:
+        targets = sorted({m for c in pending if (p := profiles.get(c)) and (m := p.merged_into)})
+        targets = [t for t in targets if t not in seen]
+        missing = [t for t in targets if t not in profiles]
+        if missing:
+            profiles |= dict.fromkeys(missing) | await _locked(conn, missing)
+        targets = [t for t in targets if profiles.get(t) is not None]
+        found += targets
+        seen.update(targets)
+        pending = targets
+    return found
 
 
 def columns(profile: Profile) -> tuple[Any, ...]:

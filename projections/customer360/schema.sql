@@ -1,4 +1,4 @@
--- Layout 2 of the stored profile: deals carry their owner and team (record-level reads).
+-- Layout 3 of the stored profile: support cases (open cases, SLA states, last CSAT).
 -- Customer 360 read model. Idempotent: run at every start-up (services.platform.db.apply_sql).
 -- Extensions live in schema public (the pools' search_path is "<schema>, public"); the
 -- launcher creates them in database crm, so only create them where they are missing.

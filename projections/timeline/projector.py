@@ -46,9 +46,11 @@ from contracts.events.sales import (
     QuoteIssued,
     RecordsMerged,
 )
+from contracts.events.support import CaseAssigned, MessageAdded
 from contracts.money import Money
 from contracts.registry import DomainEvent
 from contracts.topics import is_external_topic
+from projections.timeline.payloads import stored_payload
 from projections.timeline.support_summaries import support_summary
 from services.platform.consumer import ConsumedEvent
 from services.platform.db import Connection
@@ -65,13 +67,24 @@ LINK_FIELDS: tuple[str, ...] = (
     "account_id",
     "contact_id",
     "follow_up_id",
+    "problem_id",
+    "via_problem_id",
+    "into_case_id",
+    "exchange_id",
+    "refund_id",
+    "survey_id",
 )
 """Ids of other records an entry points at, looked up in the payload (and one level down)."""
 
 ACTOR_FIELDS: tuple[str, ...] = (
-    "actor_id", "approved_by", "qualified_by", "merged_by", "corrected_by", "owner_id",
+    "actor_id", "approved_by", "qualified_by", "merged_by", "corrected_by",
+    # support: who wrote, solved, moved the case (None where the rules or the SLA did)
+    "author_id", "opened_by", "assigned_by", "changed_by", "escalated_by", "solved_by",
+    "reopened_by", "closed_by", "linked_by",
+    "owner_id",
 )  # fmt: skip
-"""Who did it, in order of preference: an explicit actor before an owner."""
+"""Who did it, in order of preference: an explicit actor before an owner. A case's
+assignee or a rated agent is whom the event is about, not who did it: not listed."""
 
 _FREE_TEXT_LIMIT = 160
 
@@ -241,6 +254,10 @@ def channel_of(event: DomainEvent) -> str:
     """Where the interaction happened: the event's own channel or kind, else its context."""
     if isinstance(event, ActivityLogged):
         return event.kind
+    if isinstance(event, CaseAssigned) or (
+        isinstance(event, MessageAdded) and event.kind == "internal_note"
+    ):
+        return event.context  # the case's channel: nothing happened on it
     channel = getattr(event, "channel", None) if _declares(type(event), ("channel",)) else None
     return channel if isinstance(channel, str) and channel else event.context
 
@@ -295,7 +312,7 @@ def entry_row(consumed: ConsumedEvent) -> tuple[Any, ...] | None:
     customer = env.customerid or event.customer()
     if customer is None:
         return None
-    payload = event.model_dump(mode="json")
+    payload = stored_payload(event)
     return (
         env.source,
         env.id,

@@ -1,4 +1,5 @@
 -- The unified customer timeline: one row per event that names a customer.
+-- Internal notes are stored with their body withheld (projections/timeline/payloads.py).
 --
 -- A change to this file changes the projection's layout digest: the projector then
 -- rebuilds a new version from offset 0 and swaps it in (services/platform/projection.py),
