@@ -5,7 +5,7 @@ to the outside world, and a clock."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
@@ -16,9 +16,11 @@ from services.platform.commands import CommandHandler
 from services.platform.decider import Decider
 from services.platform.eventstore import EventStore
 from services.platform.privacy.data_keys import SubjectKeys
+from services.support.domain.self_service_config import SelfServiceRules
 from services.support.domain.teams import TeamRules
 
 if TYPE_CHECKING:
+    from services.support.application.ports import Carrier, Payments
     from services.support.application.sla_settings import SlaSettings
 
 S = TypeVar("S")
@@ -48,6 +50,9 @@ class SupportRuntime:
     sla: SlaSettings
     keys: SubjectKeys
     clock: Callable[[], datetime] = utc_now
+    self_service: SelfServiceRules = field(default_factory=SelfServiceRules)
+    carrier: Carrier | None = None
+    payments: Payments | None = None
 
     @property
     def reopen_period(self) -> timedelta:
