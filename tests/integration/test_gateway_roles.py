@@ -114,6 +114,10 @@ README: dict[str, set[str]] = {
     "POST /v1/support/servqual/responses": {*SERVICE, CUSTOMER},
     "GET /v1/support/kpis/csat": {SUPERVISOR},
     "GET /v1/support/kpis/servqual": {SUPERVISOR},
+    # customer "ask for exchanges and late-delivery refunds of their own orders"
+    "POST /v1/support/orders/{order_id}/exchanges": {*SERVICE, CUSTOMER},
+    "GET /v1/support/orders/{order_id}/exchanges": {*SERVICE, CUSTOMER},
+    "POST /v1/support/orders/{order_id}/late-delivery": {*SERVICE, CUSTOMER},
 }
 EXPECTED = {
     route: {

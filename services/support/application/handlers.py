@@ -11,7 +11,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from services.platform.commands import UnitOfWork
-from services.support.application import cases, problems, servqual_forms, surveys
+from services.support.application import (
+    cases,
+    exchanges,
+    problems,
+    refunds,
+    servqual_forms,
+    surveys,
+)
 from services.support.application.runtime import SupportRuntime
 from services.support.domain import problem as pb
 from services.support.domain import servqual_form as sf
@@ -25,6 +32,8 @@ HANDLERS: dict[type, Handle] = {
     problems.SolveProblem: problems.solve_problem,
     surveys.RateSurvey: surveys.rate_survey,
     sf.RecordServqual: servqual_forms.record_servqual,
+    exchanges.AskExchange: exchanges.request_exchange,
+    refunds.ReportLateDelivery: refunds.refund_late_delivery,
 }
 
 

@@ -17,9 +17,11 @@ from services.platform.decider import Decider
 from services.platform.eventstore import EventStore
 from services.platform.privacy.data_keys import SubjectKeys
 from services.support.domain.satisfaction_config import SatisfactionSettings
+from services.support.domain.self_service_config import SelfServiceRules
 from services.support.domain.teams import TeamRules
 
 if TYPE_CHECKING:
+    from services.support.application.ports import Carrier, Payments
     from services.support.application.sla_settings import SlaSettings
 
 S = TypeVar("S")
@@ -50,6 +52,9 @@ class SupportRuntime:
     keys: SubjectKeys
     clock: Callable[[], datetime] = utc_now
     satisfaction: SatisfactionSettings = field(default_factory=SatisfactionSettings)
+    self_service: SelfServiceRules = field(default_factory=SelfServiceRules)
+    carrier: Carrier | None = None
+    payments: Payments | None = None
 
     @property
     def reopen_period(self) -> timedelta:

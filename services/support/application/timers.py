@@ -1,5 +1,6 @@
 """The support service's timers: a solved case closes when its reopen period ends, and
-the SLA clocks warn and breach when they fall due (``sla_clocks.fire_due_clocks``).
+the SLA clocks warn and breach when they fall due (``sla_clocks.fire_due_clocks``), and
+late deliveries are refunded when so configured (``refunds.refund_late_deliveries``).
 
 Due rows are locked ``FOR UPDATE SKIP LOCKED`` (several workers may run); each timer's
 event is appended in its own savepoint with the decider refusing a repeat, so a crash
@@ -17,6 +18,7 @@ from services.platform.commands import UnitOfWork
 from services.platform.eventstore import CommandContext
 from services.platform.logging import get_logger
 from services.support.application.case_index import index_case
+from services.support.application.refunds import refund_late_deliveries
 from services.support.application.runtime import SupportRuntime
 from services.support.application.sla_clocks import fire_due_clocks
 from services.support.domain import case as cs
@@ -61,7 +63,8 @@ async def close_after_reopen_period(deps: SupportRuntime, limit: int = 100) -> i
 async def run_timers(deps: SupportRuntime, stop: asyncio.Event, every: float = 1.0) -> None:
     while not stop.is_set():
         try:
-            while await fire_due_clocks(deps) + await close_after_reopen_period(deps) > 0:
+            while (await fire_due_clocks(deps) + await close_after_reopen_period(deps)
+                   + await refund_late_deliveries(deps)) > 0:  # fmt: skip
                 pass
         except Exception as exc:  # the loop outlives any single failure
             log.warning("support.timers_retry", error=repr(exc))
