@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from services.platform.commands import UnitOfWork
-from services.support.application import cases, problems
+from services.support.application import cases, inbound_mail, mail_filing, problems
 from services.support.application.runtime import SupportRuntime
 from services.support.domain import problem as pb
 
@@ -22,6 +22,8 @@ HANDLERS: dict[type, Handle] = {
     cases.OnCase: cases.act_on_case,
     pb.OpenProblem: problems.open_problem,
     problems.SolveProblem: problems.solve_problem,
+    inbound_mail.IngestMail: inbound_mail.ingest,
+    mail_filing.FileQuarantined: mail_filing.file_quarantined,
 }
 
 
