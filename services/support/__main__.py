@@ -26,11 +26,12 @@ from services.platform.migrate import require_migrated
 from services.platform.relay_main import relay_main
 from services.platform.runtime import health_routes, run_process, serve_asgi, serve_health
 from services.platform.settings import Settings
+from services.support.application.runtime import SupportRuntime
 from services.support.application.timers import run_timers
 from services.support.bootstrap import SupportConfig, bootstrap, load_config
 from services.support.entrypoints.directory_consumer import directory_consumer
 from services.support.entrypoints.http import create_app
-from services.support.entrypoints.mail import mail_main
+from services.support.entrypoints.mail import MailListenerConfig, mail_main
 from services.support.migrations import SUPPORT_SETS, support_schema
 
 SCHEMA = support_schema()
@@ -85,6 +86,10 @@ async def worker_main(config: SupportConfig, settings: Settings, stop: asyncio.E
         await pool.close()
 
 
+async def _mail_runtime(config: SupportConfig, settings: Settings) -> SupportRuntime:
+    return bootstrap(await _pool(settings, max_size=4), config=config)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m services.support")
     sub = parser.add_subparsers(dest="part", required=True)
@@ -100,7 +105,12 @@ def main() -> None:
     elif args.part == "worker":
         run_process("support-worker", partial(worker_main, load_config()))
     elif args.part == "mail":
-        run_process("support-mail", mail_main)
+        listener = MailListenerConfig(
+            os.environ.get("CRM_SUPPORT_SMTP_HOST", "127.0.0.1"),
+            int(os.environ.get("CRM_SUPPORT_SMTP_PORT", "2525")),
+        )
+        make_runtime = partial(_mail_runtime, load_config())
+        run_process("support-mail", partial(mail_main, listener, make_runtime))
     else:
         run_process("support-relay", partial(relay_main, SCHEMA, SUPPORT_CONTEXT.topic))
 

@@ -34,6 +34,7 @@ def system(infra, tmp_path):
         "CRM_KAFKA_BOOTSTRAP": infra.kafka_bootstrap,
         "CRM_DATABASE_URL": infra.database_url,
         "PYTHONPATH": str(ROOT),
+        "CRM_SUPPORT_SMTP_PORT": str(free_port()),  # the inbound mail listener's
         "CRM_GATEWAY_JWT_KEYS": json.dumps({"e2e": E2E_SIGNING_KEY}),
         "CRM_GATEWAY_API_KEYS": json.dumps({"e2eshop": {
             "sha256": hashlib.sha256(secret.encode()).hexdigest(),

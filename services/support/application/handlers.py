@@ -14,6 +14,8 @@ from services.platform.commands import UnitOfWork
 from services.support.application import (
     cases,
     exchanges,
+    inbound_mail,
+    mail_filing,
     problems,
     refunds,
     servqual_forms,
@@ -34,6 +36,8 @@ HANDLERS: dict[type, Handle] = {
     sf.RecordServqual: servqual_forms.record_servqual,
     exchanges.AskExchange: exchanges.request_exchange,
     refunds.ReportLateDelivery: refunds.refund_late_delivery,
+    inbound_mail.IngestMail: inbound_mail.ingest,
+    mail_filing.FileQuarantined: mail_filing.file_quarantined,
 }
 
 

@@ -7,6 +7,9 @@ systems' complaints turned into cases.
 * Other systems (``crm.external.events``): a ``complaint_filed`` from a call centre or a
   complaints site becomes a case with the complaint's id (redelivered, it is one case).
 * Privacy (``crm.privacy.events``): an erased customer is no longer known (no new case).
+* The e-mail addresses of accounts, contacts and leads, as keyed hashes
+  (``application.mail_addresses``): inbound mail finds its customer by them; an erasure
+  deletes them.
 
 Each event is applied in the consumer's transaction with its inbox row (effectively once).
 """
@@ -19,7 +22,9 @@ from functools import partial
 
 from contracts.events.privacy import PersonalDataErased
 from contracts.events.sales import (
+    AccountDetailsCorrected,
     AccountRegistered,
+    ContactDetailsCorrected,
     ContactRegistered,
     LeadCaptured,
     OrderCancelled,
@@ -37,11 +42,14 @@ from services.platform.db import Connection
 from services.platform.eventstore import CommandContext
 from services.platform.kafka import make_producer
 from services.platform.logging import get_logger
+from services.support.application import mail_addresses
 from services.support.application.cases import NewCase, open_case
 from services.support.application.runtime import SupportRuntime
 from services.support.domain import case as cs
 
 GROUP = "support.directory"
+AddressedEvent = (AccountRegistered | ContactRegistered | LeadCaptured | AccountDetailsCorrected
+                  | ContactDetailsCorrected)  # fmt: skip
 log = get_logger(__name__)
 
 
@@ -73,6 +81,9 @@ async def apply(deps: SupportRuntime, conn: Connection, consumed: ConsumedEvent)
     match event:
         case AccountRegistered() | ContactRegistered() | LeadCaptured():
             await _know(conn, event.customer_id, at)
+            await _addresses(deps, conn, event, at)
+        case AccountDetailsCorrected() | ContactDetailsCorrected() if event.emails is not None:
+            await _addresses(deps, conn, event, at, replace=True)
         case RecordsMerged():
             await _know(conn, event.merged_customer_id, at)
             await _know(conn, event.customer_id, at)
@@ -107,6 +118,20 @@ async def apply(deps: SupportRuntime, conn: Connection, consumed: ConsumedEvent)
                 "UPDATE known_customers SET erased = true WHERE customer_id = ANY($1::text[])",
                 list(event.subjects),
             )
+            await mail_addresses.forget(conn, event.subjects)
+
+
+async def _addresses(deps: SupportRuntime, conn: Connection, event: AddressedEvent,
+                     at: datetime, *, replace: bool = False) -> None:  # fmt: skip
+    if isinstance(event, AccountRegistered | AccountDetailsCorrected):
+        record, kind = str(event.account_id), "account"
+    elif isinstance(event, ContactRegistered | ContactDetailsCorrected):
+        record, kind = str(event.contact_id), "contact"
+    else:
+        record, kind = str(event.lead_id), mail_addresses.LEAD
+    await mail_addresses.learn(deps.keys, conn, record_id=record, customer_id=event.customer_id,
+                               kind=kind, emails=event.emails or (), at=at,
+                               replace=replace)  # fmt: skip
 
 
 async def _complaint(deps: SupportRuntime, conn: Connection, consumed: ConsumedEvent,
