@@ -102,9 +102,7 @@ async def forward(
 ) -> Upstream:
     """Send a request to the context that owns it; its answer, as it came."""
     # Present but empty is forwarded too: an empty If-Match is the service's to refuse.
-    headers = {
-        k: v for k in FORWARDED_REQUEST_HEADERS if (v := request_headers.get(k)) is not None
-    }
+    headers = {k: v for k in FORWARDED_REQUEST_HEADERS if (v := request_headers.get(k)) is not None}
     headers["x-correlation-id"] = correlation_id
     headers.update(actor_headers(principal))
     url = upstream_url(route.base_url, path, query_string, route.prefix)

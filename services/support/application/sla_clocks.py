@@ -1,6 +1,16 @@
-"""The SLA clocks of each case, derived from its history in every command's transaction.
+"""The SLA clocks of each case, derived from its history in every command's transaction,
+and the timers that emit their warnings and breaches exactly once.
 
-Placeholder until the clock table lands: nothing is kept yet."""
+``refresh_clocks`` folds the case's status history (``Case.sla_history``) through
+``domain.sla.clocks`` under the policy and calendar the case records, and stores one row
+per metric: nothing is counted in place, so a reply, a pause or a reopen simply gives the
+new deadlines. ``fire_due_clocks`` locks the rows whose warning or due instant has come
+(``FOR UPDATE SKIP LOCKED``: several workers may run), appends ``SlaWarning`` /
+``SlaBreached`` through the case decider (which refuses a repeat of the same metric and
+cycle) and marks the row, in one transaction: a crash between any two steps neither loses
+nor repeats one. A paused clock has no due instant, so it never fires; a business-hours
+SLA's instants are business instants, so it never pages at night.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +20,122 @@ from uuid import UUID
 
 import asyncpg
 
+from contracts.events.support_quality import SlaBreached, SlaWarning
+from services.platform.commands import UnitOfWork
 from services.platform.db import Connection
+from services.platform.eventstore import CommandContext
+from services.platform.logging import get_logger
+from services.support.domain import case as cs
 from services.support.domain.case import Case
+from services.support.domain.sla import ClockEvent, clocks
 
 if TYPE_CHECKING:
     from services.support.application.runtime import SupportRuntime
+
+log = get_logger(__name__)
+TRANSIENT = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
 
 
 async def refresh_clocks(conn: Connection, deps: SupportRuntime, case_id: UUID, state: Case,
                          now: datetime) -> None:  # fmt: skip
     """Recompute and store the case's clocks (see ``domain.sla``)."""
-    return None
+    policy = deps.sla.policies.by_id(state.sla_policy[0])
+    calendar = deps.sla.calendars[policy.calendar_id]
+    # Only a plain status change names its status; the other kinds imply theirs.
+    history = [ClockEvent(f.at, f.kind, f.status if f.kind == "status" else None)  # type: ignore[arg-type]
+               for f in state.sla_history]  # fmt: skip
+    found = clocks(policy, calendar, history, now)
+    await conn.execute("DELETE FROM sla_clocks WHERE case_id = $1 AND NOT (metric = ANY($2))",
+                       case_id, [c.metric for c in found])  # fmt: skip
+    await conn.executemany(
+        """
+        INSERT INTO sla_clocks (case_id, metric, cycle, policy_id, policy_version,
+            calendar_id, calendar_version, target_minutes, started_at, due_at, warn_at,
+            fulfilled_at, paused, breached, elapsed_seconds, team, priority, assignee_id,
+            updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                $18, $19)
+        ON CONFLICT (case_id, metric) DO UPDATE SET
+            cycle = excluded.cycle, policy_id = excluded.policy_id,
+            policy_version = excluded.policy_version, calendar_id = excluded.calendar_id,
+            calendar_version = excluded.calendar_version,
+            target_minutes = excluded.target_minutes, started_at = excluded.started_at,
+            due_at = excluded.due_at, warn_at = excluded.warn_at,
+            fulfilled_at = excluded.fulfilled_at, paused = excluded.paused,
+            breached = excluded.breached, elapsed_seconds = excluded.elapsed_seconds,
+            team = excluded.team, priority = excluded.priority,
+            assignee_id = excluded.assignee_id, updated_at = excluded.updated_at
+        """,
+        [(case_id, c.metric, c.cycle, policy.policy_id, policy.version, calendar.calendar_id,
+          calendar.version, c.target_minutes, c.started_at, c.due_at, c.warn_at,
+          c.fulfilled_at, c.paused, c.breached, c.elapsed_seconds, state.team, state.priority,
+          state.assignee_id, now) for c in found],
+    )  # fmt: skip
 
 
 async def clocks_of(pool: asyncpg.Pool, case_id: UUID) -> list[dict[str, Any]]:
     """The case's clocks as stored, for its view."""
-    return []
+    rows = await pool.fetch(
+        "SELECT metric, cycle, policy_id, policy_version, calendar_id, calendar_version, "
+        "target_minutes, started_at, due_at, warn_at, fulfilled_at, paused, breached, "
+        "elapsed_seconds FROM sla_clocks WHERE case_id = $1 ORDER BY metric", case_id,
+    )  # fmt: skip
+    return [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in dict(r).items()}
+            for r in rows]  # fmt: skip
+
+
+_DUE = """
+    SELECT * FROM sla_clocks
+    WHERE fulfilled_at IS NULL AND NOT paused
+      AND ((warn_at <= $1 AND warned_cycle < cycle AND NOT breached AND due_at > $1)
+           OR (due_at <= $1 AND breached_cycle < cycle))
+    ORDER BY least(warn_at, due_at) LIMIT $2 FOR UPDATE SKIP LOCKED
+"""
 
 
 async def fire_due_clocks(deps: SupportRuntime, limit: int = 100) -> int:
     """Emit the SLA warnings and breaches due now, exactly once each; how many."""
-    return 0
+    now = deps.clock()
+    fired = 0
+    async with deps.pool.acquire() as conn, conn.transaction():
+        for row in await conn.fetch(_DUE, now, limit):
+            breach = row["due_at"] <= now
+            kind = "breach" if breach else "warning"
+            context = CommandContext(causation_id=f"timer:sla:{row['case_id']}:"
+                                     f"{row['metric']}:{row['cycle']}:{kind}")  # fmt: skip
+            uow = UnitOfWork(conn, deps.store, context)
+            try:
+                async with conn.transaction():  # one bad clock must not block the others
+                    await _fire(uow, deps, row, breach, now)
+                fired += 1
+            except TRANSIENT:
+                raise
+            except Exception as exc:
+                log.error("support.sla_timer_failed", case_id=str(row["case_id"]),
+                          error=repr(exc))  # fmt: skip
+    return fired
+
+
+async def _fire(uow: UnitOfWork, deps: SupportRuntime, row: asyncpg.Record, breach: bool,
+                now: datetime) -> None:  # fmt: skip
+    case_id = row["case_id"]
+    state, version = await uow.load(cs.decider, cs.stream_id(case_id), personal=False)
+    common = dict(
+        case_id=case_id, customer_id=state.customer_id, metric=row["metric"],
+        cycle=row["cycle"], target_minutes=row["target_minutes"], due_at=row["due_at"],
+        policy_id=row["policy_id"], policy_version=row["policy_version"],
+        calendar_id=row["calendar_id"], calendar_version=row["calendar_version"],
+        team=row["team"], assignee_id=row["assignee_id"], priority=row["priority"],
+    )  # fmt: skip
+    event: SlaWarning | SlaBreached = (
+        SlaBreached(**common, breached_at=now) if breach else SlaWarning(**common, warned_at=now)
+    )
+    events = cs.decider.decide(cs.RecordSlaEvent(case_id, event), state)
+    await uow.append(cs.stream_id(case_id), version, events)
+    column = "breached_cycle" if breach else "warned_cycle"
+    # A breach also settles the warning of its cycle: none is emitted after it.
+    extra = ", warned_cycle = cycle" if breach else ""
+    await uow.conn.execute(
+        f"UPDATE sla_clocks SET {column} = cycle{extra}, breached = breached OR $3 "
+        "WHERE case_id = $1 AND metric = $2", case_id, row["metric"], breach,
+    )  # fmt: skip

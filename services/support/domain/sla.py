@@ -190,6 +190,13 @@ class PolicySet:
         if len(defaults) > 1:
             raise ValueError(f"policies: more than one default policy {defaults}")
 
+    def by_id(self, policy_id: str) -> SlaPolicy:
+        """The policy a case recorded; an unknown id (a policy since removed): the default."""
+        for policy in self.policies:
+            if policy.policy_id == policy_id:
+                return policy
+        return next(p for p in self.policies if p.specificity == 0)
+
     def select(self, priority: str, category: str | None, tier: str | None) -> SlaPolicy:
         """The matching policy with the most conditions; among equals, the first in order."""
         matching = (p for p in self.policies if p.matches(priority, category, tier))
