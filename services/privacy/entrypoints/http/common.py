@@ -3,7 +3,6 @@ idempotency key scoped to its request, and the problems of the privacy rules."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated, Any
 from urllib.parse import unquote
 
@@ -38,15 +37,6 @@ def actor(request: Request) -> Actor:
     recorded as such rather than refused: the service trusts its network, like sales."""
     person = unquote(request.headers.get("x-actor-id", "")) or "unidentified"
     return Actor(person, unquote(request.headers.get("x-actor-role", "")) or "unknown")
-
-
-async def scoped_key(request: Request, key: str | None) -> tuple[str | None, str | None]:
-    """(key, body hash): a key belongs to one route, one caller and one body."""
-    if key is None:
-        return None, None
-    caller = request.headers.get("x-actor-id", "")
-    body_hash = hashlib.sha256(await request.body()).hexdigest()
-    return f"{request.method} {request.url.path} {caller} {key}", body_hash
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

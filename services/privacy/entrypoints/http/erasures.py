@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.platform.http_requests import scoped_idempotency_key
 from services.privacy.application.erasures import (
     EraseSubject,
     erase,
@@ -21,7 +22,6 @@ from services.privacy.entrypoints.http.common import (
     actor,
     json_response,
     runtime,
-    scoped_key,
 )
 from services.privacy.entrypoints.http.problems import not_found
 
@@ -45,7 +45,7 @@ async def request_erasure(
 ) -> Response:
     """Destroy the subject's keys (and those of the records merged into it) and tell every
     read model to forget them; answered at once with the request and its progress."""
-    key, body_hash = await scoped_key(request, idempotency_key)
+    key, body_hash = await scoped_idempotency_key(request, idempotency_key)
     command = EraseSubject(body.subject_id, body.basis, body.note, actor(request))
     found, replayed = await erase(
         runtime(request), command,

@@ -4,7 +4,6 @@ a command sent to its handler (``send``), a state answered as JSON."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
@@ -15,6 +14,8 @@ from pydantic import BaseModel
 
 from contracts.events.sales import Address
 from services.platform.decider import DomainError
+from services.platform.http_requests import if_match as if_match  # re-exported: routes read it here
+from services.platform.http_requests import scoped_idempotency_key
 from services.platform.tokens import make_consistency_token
 from services.sales.application.access import Actor
 from services.sales.application.runner import run_command
@@ -38,17 +39,6 @@ def actor(request: Request) -> Actor | None:
     return Actor(person, unquote(role), unquote(team) if team else None)
 
 
-def if_match(request: Request) -> int | None:
-    """``If-Match: <version>`` on any single-record command: optimistic concurrency (409)."""
-    raw = request.headers.get("if-match")
-    if raw is None:
-        return None
-    value = raw.strip().strip('"').removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise DomainError("If-Match must be the stream version you read", field="If-Match")
-    return int(value)
-
-
 def region(address: Address | None, country: str | None) -> str:
     return ((address.country if address else None) or country or "BR").upper()
 
@@ -63,14 +53,7 @@ async def send(
     created: bool = False,
 ) -> Accepted:
     """Run ``command`` (see ``application.handlers``); its answer, with a consistency token."""
-    request_hash = None
-    if idempotency_key is not None:
-        # A key belongs to one request: the same key on another route or with another body
-        # is refused instead of answering with an unrelated result.
-        # ... and to one caller: another person's request never answers with this one's.
-        caller = request.headers.get("x-actor-id", "")
-        idempotency_key = f"{request.method} {request.url.path} {caller} {idempotency_key}"
-        request_hash = hashlib.sha256(await request.body()).hexdigest()
+    idempotency_key, request_hash = await scoped_idempotency_key(request, idempotency_key)
     data, replayed = await run_command(
         runtime(request),
         command,

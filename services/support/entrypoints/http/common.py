@@ -4,7 +4,6 @@ problems any route may answer with."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import date
 from typing import Annotated, Any
@@ -15,6 +14,8 @@ from fastapi import Header, Request, Response
 from pydantic import BeforeValidator
 
 from services.platform.decider import DomainError
+from services.platform.http_requests import if_match as if_match  # re-exported: routes read it here
+from services.platform.http_requests import scoped_idempotency_key
 from services.platform.tokens import make_consistency_token
 from services.support.application.runner import run_command
 from services.support.application.runtime import SOURCE, Actor, SupportRuntime
@@ -67,26 +68,11 @@ def require_own(request: Request, customer_id: str) -> None:
         raise DomainError("a customer may act only on their own records", code="forbidden")
 
 
-def if_match(request: Request) -> int | None:
-    raw = request.headers.get("if-match")
-    if raw is None:
-        return None
-    value = raw.strip().strip('"').removeprefix("W/").strip('"')
-    if not value.isdigit():
-        raise DomainError("If-Match must be the stream version you read", field="If-Match")
-    return int(value)
-
-
 async def send(request: Request, command: Any, idempotency_key: str | None,
                correlation_id: str | None, status: int = 200,
                location: str | None = None) -> Response:  # fmt: skip
     if_match(request)  # a malformed If-Match is refused on every command
-    request_hash = None
-    if idempotency_key is not None:
-        # A key belongs to one route, one caller and one body.
-        caller = request.headers.get("x-actor-id", "")
-        idempotency_key = f"{request.method} {request.url.path} {caller} {idempotency_key}"
-        request_hash = hashlib.sha256(await request.body()).hexdigest()
+    idempotency_key, request_hash = await scoped_idempotency_key(request, idempotency_key)
     data, replayed = await run_command(runtime(request), command,
                                        idempotency_key=idempotency_key,
                                        request_hash=request_hash,
