@@ -10,14 +10,11 @@ the sales workload is the baseline the support figures are read against.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +22,7 @@ import aiohttp
 import asyncpg
 
 from bench.common import ROOT, Endpoints, free_port, fresh_sales_schema, percentile, wait_ready
+from bench.gateway import _phase
 from bench.gateway import _round as sales_round
 from services.gateway.auth import KeyRing
 
@@ -63,29 +61,6 @@ async def case_round(call: Callable[[str, str, dict[str, Any] | None], Any], tag
     await call("POST", f"{path}/status", {"status": "pending"})
     await call("POST", f"{path}/messages", {"kind": "customer_reply", "body": "Segue a foto."})
     await call("POST", f"{path}/solution", {"resolution": "Troca enviada."})
-
-
-async def _phase(http: aiohttp.ClientSession, base: str, headers: dict[str, str], clients: int,
-                 rounds: int, one_round: Any) -> tuple[int, float, list[float]]:  # fmt: skip
-    latencies: list[float] = []
-
-    async def call(method: str, path: str, body: dict[str, Any] | None) -> Any:
-        started = time.perf_counter()
-        async with http.request(method, base + path, json=body, headers=headers) as answer:
-            result = await answer.json(content_type=None)
-            status = answer.status
-        latencies.append((time.perf_counter() - started) * 1000)
-        if status >= 300:
-            raise RuntimeError(f"{method} {base}{path}: {status} {result}")
-        return result
-
-    async def client(n: int) -> None:
-        for i in range(rounds):
-            await one_round(call, f"{n}-{i}-{uuid.uuid4().hex[:8]}")
-
-    started = time.perf_counter()
-    await asyncio.gather(*(client(n) for n in range(clients)))
-    return len(latencies), time.perf_counter() - started, latencies
 
 
 async def bench_support_cases(ep: Endpoints, clients: int = 16, rounds: int = 40
