@@ -23,17 +23,13 @@ import asyncpg
 from contracts.events.support_quality import SlaBreached, SlaWarning
 from services.platform.commands import UnitOfWork
 from services.platform.db import Connection
-from services.platform.eventstore import CommandContext
-from services.platform.logging import get_logger
+from services.support.application.due_timers import fire_due
 from services.support.domain import case as cs
 from services.support.domain.case import Case
 from services.support.domain.sla import ClockEvent, clocks
 
 if TYPE_CHECKING:
     from services.support.application.runtime import SupportRuntime
-
-log = get_logger(__name__)
-TRANSIENT = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
 
 
 async def refresh_clocks(conn: Connection, deps: SupportRuntime, case_id: UUID, state: Case,
@@ -96,24 +92,15 @@ _DUE = """
 async def fire_due_clocks(deps: SupportRuntime, limit: int = 100) -> int:
     """Emit the SLA warnings and breaches due now, exactly once each; how many."""
     now = deps.clock()
-    fired = 0
-    async with deps.pool.acquire() as conn, conn.transaction():
-        for row in await conn.fetch(_DUE, now, limit):
-            breach = row["due_at"] <= now
-            kind = "breach" if breach else "warning"
-            context = CommandContext(causation_id=f"timer:sla:{row['case_id']}:"
-                                     f"{row['metric']}:{row['cycle']}:{kind}")  # fmt: skip
-            uow = UnitOfWork(conn, deps.store, context)
-            try:
-                async with conn.transaction():  # one bad clock must not block the others
-                    await _fire(uow, deps, row, breach, now)
-                fired += 1
-            except TRANSIENT:
-                raise
-            except Exception as exc:
-                log.error("support.sla_timer_failed", case_id=str(row["case_id"]),
-                          error=repr(exc))  # fmt: skip
-    return fired
+
+    def cause(row: asyncpg.Record) -> str:
+        kind = "breach" if row["due_at"] <= now else "warning"
+        return f"timer:sla:{row['case_id']}:{row['metric']}:{row['cycle']}:{kind}"
+
+    async def fire(uow: UnitOfWork, row: asyncpg.Record) -> None:
+        await _fire(uow, deps, row, row["due_at"] <= now, now)
+
+    return await fire_due(deps, "sla", _DUE, (now, limit), cause, fire)
 
 
 async def _fire(uow: UnitOfWork, deps: SupportRuntime, row: asyncpg.Record, breach: bool,

@@ -15,49 +15,31 @@ import contextlib
 import asyncpg
 
 from services.platform.commands import UnitOfWork
-from services.platform.eventstore import CommandContext
 from services.platform.logging import get_logger
-from services.support.application.case_index import index_case
+from services.support.application.cases import OnCase, act_on_case
+from services.support.application.due_timers import fire_due
 from services.support.application.refunds import refund_late_deliveries
 from services.support.application.runtime import SupportRuntime
 from services.support.application.sla_clocks import fire_due_clocks
 from services.support.domain import case as cs
 
 log = get_logger(__name__)
-TRANSIENT = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
 
 
 async def close_after_reopen_period(deps: SupportRuntime, limit: int = 100) -> int:
     """Close the solved cases whose reopen period is over; how many closed."""
     now = deps.clock()
-    closed = 0
-    async with deps.pool.acquire() as conn, conn.transaction():
-        rows = await conn.fetch(
-            "SELECT case_id FROM cases WHERE status = 'solved' AND solved_at <= $1 "
-            "ORDER BY solved_at LIMIT $2 FOR UPDATE SKIP LOCKED",
-            now - deps.reopen_period, limit,
-        )  # fmt: skip
-        for row in rows:
-            case_id = row["case_id"]
-            uow = UnitOfWork(
-                conn, deps.store, CommandContext(causation_id=f"timer:close:{case_id}")
-            )
-            try:
-                async with conn.transaction():  # one bad case must not block the others
-                    stream = cs.stream_id(case_id)
-                    state, version = await uow.load(cs.decider, stream)
-                    command = cs.CloseCase(case_id, now, None, deps.reopen_period)
-                    events = cs.decider.decide(command, state)
-                    await uow.append(stream, version, events)
-                    for event in events:
-                        state = cs.decider.evolve(state, event)
-                    await index_case(conn, case_id, state, now)
-                closed += 1
-            except TRANSIENT:
-                raise
-            except Exception as exc:
-                log.error("support.close_failed", case_id=str(case_id), error=repr(exc))
-    return closed
+
+    async def close(uow: UnitOfWork, row: asyncpg.Record) -> None:
+        case_id = row["case_id"]
+        await act_on_case(uow, OnCase(cs.CloseCase(case_id, now, None, deps.reopen_period)),
+                          deps)  # fmt: skip
+
+    return await fire_due(
+        deps, "close", "SELECT case_id FROM cases WHERE status = 'solved' AND solved_at <= $1 "
+        "ORDER BY solved_at LIMIT $2 FOR UPDATE SKIP LOCKED", (now - deps.reopen_period, limit),
+        lambda row: f"timer:close:{row['case_id']}", close,
+    )  # fmt: skip
 
 
 async def run_timers(deps: SupportRuntime, stop: asyncio.Event, every: float = 1.0) -> None:
