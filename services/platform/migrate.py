@@ -30,7 +30,7 @@ from pathlib import Path
 
 import asyncpg
 
-from services.platform.db import Connection, check_schema_name
+from services.platform.db import Connection, check_schema_name, create_pool
 from services.platform.logging import get_logger
 
 log = get_logger(__name__)
@@ -253,3 +253,18 @@ async def migrate_all(database_url: str, modules: Iterable[str]) -> list[str]:
         module = importlib.import_module(name)
         done += await module.migrate(database_url)
     return done
+
+
+async def migrated_pool(
+    database_url: str, schema: str, sets: Iterable[MigrationSet], max_size: int
+) -> asyncpg.Pool:
+    """A process's pool on ``schema``, once the schema is known to hold every migration
+    in ``sets`` (else ``SchemaNotMigrated``, and no pool is left open)."""
+    pool = await create_pool(database_url, schema, max_size=max_size)
+    try:
+        async with pool.acquire() as conn:
+            await require_migrated(conn, schema, sets)
+    except BaseException:
+        await pool.close()
+        raise
+    return pool

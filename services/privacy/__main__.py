@@ -13,8 +13,7 @@ import os
 from functools import partial
 
 from contracts.catalogue import PRIVACY_CONTEXT
-from services.platform.db import create_pool
-from services.platform.migrate import require_migrated
+from services.platform.migrate import migrated_pool
 from services.platform.relay_main import relay_main
 from services.platform.runtime import health_routes, run_process, serve_asgi
 from services.platform.settings import Settings
@@ -26,10 +25,8 @@ SCHEMA = privacy_schema()
 
 
 async def api_main(host: str, port: int, settings: Settings, stop: asyncio.Event) -> None:
-    pool = await create_pool(settings.database_url, SCHEMA, max_size=10)
+    pool = await migrated_pool(settings.database_url, SCHEMA, PRIVACY_SETS, max_size=10)
     try:
-        async with pool.acquire() as conn:
-            await require_migrated(conn, SCHEMA, PRIVACY_SETS)
         app = create_app(bootstrap(pool))
 
         async def database_ready() -> bool:

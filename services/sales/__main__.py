@@ -18,9 +18,8 @@ import asyncpg
 
 from contracts.topics import DEAD_LETTER, PRIVACY, SALES
 from services.platform.consumer import run_consumers
-from services.platform.db import create_pool
 from services.platform.kafka import ensure_topics
-from services.platform.migrate import require_migrated
+from services.platform.migrate import migrated_pool
 from services.platform.relay_main import relay_main
 from services.platform.runtime import health_routes, run_process, serve_asgi, serve_health
 from services.platform.settings import Settings
@@ -34,14 +33,7 @@ SCHEMA = sales_schema()
 
 
 async def _pool(settings: Settings, max_size: int) -> asyncpg.Pool:
-    pool = await create_pool(settings.database_url, SCHEMA, max_size=max_size)
-    try:
-        async with pool.acquire() as conn:
-            await require_migrated(conn, SCHEMA, SALES_SETS)
-    except BaseException:
-        await pool.close()
-        raise
-    return pool
+    return await migrated_pool(settings.database_url, SCHEMA, SALES_SETS, max_size)
 
 
 async def api_main(
