@@ -10,6 +10,7 @@ from uuid import UUID
 from contracts.events.support import CaseSolved
 from services.platform.commands import UnitOfWork
 from services.platform.decider import DomainError
+from services.platform.eventstore import WrongExpectedVersion
 from services.support.application import directory
 from services.support.application.case_index import index_case
 from services.support.application.runtime import SupportRuntime
@@ -44,8 +45,6 @@ async def _apply(uow: UnitOfWork, deps: SupportRuntime, case_id: UUID, command: 
     stream = cs.stream_id(case_id)
     state, version = await uow.load(cs.decider, stream, personal=False)
     if expected_version is not None and expected_version != version:
-        from services.platform.eventstore import WrongExpectedVersion
-
         raise WrongExpectedVersion(stream, expected_version, version)
     events = cs.decider.decide(command, state)
     result = await uow.append(stream, version, events)
