@@ -6,18 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 import pytest
 
+from contracts.envelope import CloudEvent
+from contracts.events.sales import OrderDelivered, OrderLine, OrderPlaced
+from contracts.money import Money
+from services.platform.consumer import ConsumedEvent
 from services.support.adapters.local_payments import LocalPayments
 from services.support.application.refunds import ReportLateDelivery, refund_late_deliveries
 from services.support.application.runner import run_command
 from services.support.application.runtime import Actor
 from services.support.domain.self_service_config import SelfServiceRules
+from services.support.entrypoints import directory_consumer
 from tests.integration.conftest import SupportApi
 
 pytestmark = pytest.mark.integration
@@ -293,3 +298,65 @@ async def test_a_delivery_learnt_after_the_refund_leaves_the_one_refund(
     assert again.status_code == 200, again.text
     assert again.json()["refund_id"] == first["refund_id"]
     assert await _event_types(support, "refund-") == ["refund_issued"]
+
+
+# -- the order's facts replayed into the directory consumer ----------------------------------
+
+
+def _consumed(event: Any, at: datetime) -> ConsumedEvent:
+    envelope = CloudEvent(
+        id=str(uuid4()), source="/crm/sales", type=event.event_type, time=at, data={}
+    )
+    return ConsumedEvent(envelope=envelope, event=event, record=cast(Any, None))
+
+
+async def _apply(api: SupportApi, event: Any, at: datetime) -> None:
+    async with api.runtime.pool.acquire() as conn, conn.transaction():
+        await directory_consumer.apply(api.runtime, conn, _consumed(event, at))
+
+
+def _placed(order_id: UUID, promised: date) -> OrderPlaced:
+    line = OrderLine(product_id="sku-fridge", quantity=Decimal(1),
+                     line_total=Money(amount=Decimal("1899.90"), currency="BRL"))  # fmt: skip
+    return OrderPlaced(order_id=order_id, customer_id=CUSTOMER_ID, lines=[line],
+                       total=line.line_total, promised_delivery_date=promised)  # fmt: skip
+
+
+async def test_replayed_order_events_neither_refund_twice_nor_move_dates(
+    support: SupportApi,
+) -> None:
+    _automatic(support)
+    now, order_id = support.clock.now, uuid4()
+    placed = _placed(order_id, now.date() - timedelta(days=5))
+    await _apply(support, placed, now - timedelta(days=10))
+    assert await refund_late_deliveries(support.runtime) == 1
+    # The same facts again (a replay under new envelope ids), and a late delivery, twice.
+    delivered = OrderDelivered(order_id=order_id, customer_id=CUSTOMER_ID)
+    for at in (now, now + timedelta(hours=1)):
+        await _apply(support, placed, now - timedelta(days=10))
+        await _apply(support, delivered, at)
+    assert await refund_late_deliveries(support.runtime) == 0
+    report = await support.client.post(f"/orders/{order_id}/late-delivery", headers=CUSTOMER)
+    assert report.status_code == 200, report.text
+    assert await _event_types(support, "refund-") == ["refund_issued"]
+    assert len(await _payments(support)) == 1
+    # The first delivery counts: a redelivered one does not move the date.
+    delivered_at = await support.runtime.pool.fetchval(
+        "SELECT delivered_at FROM known_orders WHERE order_id = $1", order_id
+    )
+    assert delivered_at == now
+
+
+async def test_a_replayed_delivery_does_not_reopen_the_return_window(
+    support: SupportApi,
+) -> None:
+    now, order_id = support.clock.now, uuid4()
+    await _apply(support, _placed(order_id, now.date() - timedelta(days=45)),
+                 now - timedelta(days=50))  # fmt: skip
+    delivered = OrderDelivered(order_id=order_id, customer_id=CUSTOMER_ID)
+    await _apply(support, delivered, now - timedelta(days=40))
+    await _apply(support, delivered, now)  # redelivered today
+    response = await support.client.post(f"/orders/{order_id}/exchanges", json=_exchange(),
+                                         headers=CUSTOMER)  # fmt: skip
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["type"] == "return-window-over"
