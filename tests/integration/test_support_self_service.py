@@ -360,3 +360,22 @@ async def test_a_replayed_delivery_does_not_reopen_the_return_window(
                                          headers=CUSTOMER)  # fmt: skip
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["type"] == "return-window-over"
+
+
+BAD_BODIES = {
+    "quantity": {**_exchange(), "quantity": 0},
+    "reason": {**_exchange(), "reason": "   "},
+    "product_id": {"quantity": 1, "reason": "Quebrou."},
+}
+
+
+@pytest.mark.parametrize("field", list(BAD_BODIES))
+async def test_a_malformed_exchange_request_names_the_field(
+    support: SupportApi, field: str
+) -> None:
+    order_id = await _order(support, delivered_at=support.clock.now - timedelta(days=1))
+    response = await support.client.post(f"/orders/{order_id}/exchanges",
+                                         json=BAD_BODIES[field], headers=CUSTOMER)  # fmt: skip
+    assert response.status_code == 422, response.text
+    assert field in [e["field"] for e in response.json()["errors"]]
+    assert await _event_types(support, "") == []
