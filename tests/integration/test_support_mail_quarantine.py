@@ -72,13 +72,15 @@ async def test_malformed_mail_is_kept_and_listed_with_its_reason(
     await _send(listener, NO_SENDER)
     await _send(listener, UNKNOWN_SENDER)
     held = await _held(support, AGENT)  # agents may read the quarantine too
-    assert [(m["reason"], m["message_id"]) for m in held] == [
-        ("no_sender", "<broken-1@nowhere>"),
-        ("unknown_sender", "<unknown-1@desconhecido.com>"),
-    ]
-    assert held[0]["sender"] is None
-    assert "desconhecido.com" in held[1]["sender"]
-    assert "sem a prateleira" in held[1]["body"]
+    by_id = {m["message_id"]: m for m in held}  # the test clock stands still: no order
+    assert {k: m["reason"] for k, m in by_id.items()} == {
+        "<broken-1@nowhere>": "no_sender",
+        "<unknown-1@desconhecido.com>": "unknown_sender",
+    }
+    assert by_id["<broken-1@nowhere>"]["sender"] is None
+    unknown = by_id["<unknown-1@desconhecido.com>"]
+    assert "desconhecido.com" in unknown["sender"]
+    assert "sem a prateleira" in unknown["body"]
     assert all(m["size_bytes"] > 0 for m in held)
     # Sent again (an SMTP retry), each is still one message.
     await _send(listener, NO_SENDER)
