@@ -26,7 +26,12 @@ from services.platform.commands import CommandHandler
 from services.platform.eventstore import EventStore
 from services.platform.privacy.data_keys import data_keys_from_environment
 from services.support.application.ports import Carrier, Payments
-from services.support.application.runtime import SOURCE, SupportRuntime, utc_now
+from services.support.application.runtime import (
+    DEFAULT_SIMILARITY_KEY,
+    SOURCE,
+    SupportRuntime,
+    utc_now,
+)
 from services.support.application.sla_settings import SlaSettings
 from services.support.domain.satisfaction_config import SatisfactionSettings
 from services.support.domain.self_service_config import SelfServiceRules
@@ -46,6 +51,8 @@ class SupportConfig:
     self_service: SelfServiceRules = field(default_factory=SelfServiceRules)
     carrier: str = LOCAL_CARRIER
     payments: str = LOCAL_PAYMENTS
+    similarity_key: bytes | None = None
+    """``CRM_SUPPORT_SIMILARITY_KEY``: the key of the case signatures' hash."""
 
 
 def load_config(env: Mapping[str, str] | None = None, config_dir: Path = CONFIG_DIR
@@ -61,7 +68,13 @@ def load_config(env: Mapping[str, str] | None = None, config_dir: Path = CONFIG_
     )
     return SupportConfig(teams, SlaSettings(calendars, policies), satisfaction, self_service,
                          env.get("CRM_SUPPORT_CARRIER", LOCAL_CARRIER),
-                         env.get("CRM_SUPPORT_PAYMENTS", LOCAL_PAYMENTS))  # fmt: skip
+                         env.get("CRM_SUPPORT_PAYMENTS", LOCAL_PAYMENTS),
+                         _similarity_key(env))  # fmt: skip
+
+
+def _similarity_key(env: Mapping[str, str]) -> bytes | None:
+    key = env.get("CRM_SUPPORT_SIMILARITY_KEY")
+    return key.encode() if key else None
 
 
 def _adapter(spec: str, pool: asyncpg.Pool) -> Any:
@@ -89,4 +102,6 @@ def bootstrap(
                           satisfaction=config.satisfaction,
                           self_service=config.self_service,
                           carrier=carrier or _adapter(config.carrier, pool),
-                          payments=payments or _adapter(config.payments, pool))  # fmt: skip
+                          payments=payments or _adapter(config.payments, pool),
+                          similarity_key=config.similarity_key or DEFAULT_SIMILARITY_KEY,
+                          )  # fmt: skip
