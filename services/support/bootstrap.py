@@ -33,6 +33,7 @@ from services.support.application.runtime import (
     utc_now,
 )
 from services.support.application.sla_settings import SlaSettings
+from services.support.domain.recurring_failure import RecurringRules
 from services.support.domain.satisfaction_config import SatisfactionSettings
 from services.support.domain.self_service_config import SelfServiceRules
 from services.support.domain.sla_config import load_sla_config
@@ -52,6 +53,7 @@ class SupportConfig:
     carrier: str = LOCAL_CARRIER
     payments: str = LOCAL_PAYMENTS
     similarity_key: bytes | None = None
+    recurring: RecurringRules = field(default_factory=RecurringRules)
     """``CRM_SUPPORT_SIMILARITY_KEY``: the key of the case signatures' hash."""
 
 
@@ -69,7 +71,25 @@ def load_config(env: Mapping[str, str] | None = None, config_dir: Path = CONFIG_
     return SupportConfig(teams, SlaSettings(calendars, policies), satisfaction, self_service,
                          env.get("CRM_SUPPORT_CARRIER", LOCAL_CARRIER),
                          env.get("CRM_SUPPORT_PAYMENTS", LOCAL_PAYMENTS),
-                         _similarity_key(env))  # fmt: skip
+                         _similarity_key(env), recurring_rules(env))  # fmt: skip
+
+
+RECURRING_SETTINGS = {
+    "CRM_SUPPORT_RECURRING_GROUP_SIZE": ("group_size", int),
+    "CRM_SUPPORT_RECURRING_WINDOW_DAYS": ("window_days", int),
+    "CRM_SUPPORT_RECURRING_MIN_SIMILARITY": ("min_similarity", float),
+    "CRM_SUPPORT_HUMAN_MAX_REOPEN_RATE": ("max_reopen_rate", float),
+    "CRM_SUPPORT_HUMAN_MIN_CSAT": ("min_csat", float),
+    "CRM_SUPPORT_HUMAN_MIN_SAMPLE": ("min_sample", int),
+    "CRM_SUPPORT_HUMAN_WINDOW_DAYS": ("human_window_days", int),
+}
+
+
+def recurring_rules(env: Mapping[str, str]) -> RecurringRules:
+    """The recurring-failure thresholds, each overridable by its variable."""
+    given = {name: parse(env[var]) for var, (name, parse) in RECURRING_SETTINGS.items()
+             if env.get(var)}  # fmt: skip
+    return RecurringRules(**given)  # type: ignore[arg-type]
 
 
 def _similarity_key(env: Mapping[str, str]) -> bytes | None:
@@ -104,4 +124,5 @@ def bootstrap(
                           carrier=carrier or _adapter(config.carrier, pool),
                           payments=payments or _adapter(config.payments, pool),
                           similarity_key=config.similarity_key or DEFAULT_SIMILARITY_KEY,
+                          recurring=config.recurring,
                           )  # fmt: skip

@@ -77,7 +77,6 @@ CREATE TABLE IF NOT EXISTS recurring_failures (
     product_id          text,
     team                text,
     agent_id            text,
-    anchor_signature    bigint[],
     cases               integer     NOT NULL,
     value               double precision NOT NULL,
     threshold           double precision NOT NULL,
