@@ -118,6 +118,18 @@ README: dict[str, set[str]] = {
     "POST /v1/support/orders/{order_id}/exchanges": {*SERVICE, CUSTOMER},
     "GET /v1/support/orders/{order_id}/exchanges": {*SERVICE, CUSTOMER},
     "POST /v1/support/orders/{order_id}/late-delivery": {*SERVICE, CUSTOMER},
+    # agents draft and submit articles, a supervisor reviews and publishes; everyone who
+    # serves or sells (and the customer: published only) reads them
+    "POST /v1/support/articles": SERVICE,
+    "PUT /v1/support/articles/{article_id}": SERVICE,
+    "POST /v1/support/articles/{article_id}/submit": SERVICE,
+    "POST /v1/support/articles/{article_id}/review": {SUPERVISOR},
+    "POST /v1/support/articles/{article_id}/publish": {SUPERVISOR},
+    "GET /v1/support/articles": {*SERVICE, *SALES, CUSTOMER},
+    "GET /v1/support/articles/{article_id}": {*SERVICE, *SALES, CUSTOMER},
+    "POST /v1/support/articles/{article_id}/feedback": {*SERVICE, CUSTOMER},
+    "GET /v1/support/cases/{case_id}/suggested-articles": {*SERVICE, CUSTOMER},
+    "GET /v1/support/recurring-failures": {SUPERVISOR},
 }
 EXPECTED = {
     route: {

@@ -46,7 +46,7 @@ from services.platform.db import Connection
 from services.platform.eventstore import CommandContext
 from services.platform.kafka import make_producer
 from services.platform.logging import get_logger
-from services.support.application import mail_addresses, seller_scope
+from services.support.application import mail_addresses, recurring_failures, seller_scope
 from services.support.application.cases import NewCase, open_case
 from services.support.application.runtime import SupportRuntime
 from services.support.domain import case as cs
@@ -125,6 +125,7 @@ async def apply(deps: SupportRuntime, conn: Connection, consumed: ConsumedEvent)
                 list(event.subjects),
             )
             await mail_addresses.forget(conn, event.subjects)
+            await recurring_failures.forget(conn, list(event.subjects))
 
 
 async def _addresses(deps: SupportRuntime, conn: Connection, event: AddressedEvent,
