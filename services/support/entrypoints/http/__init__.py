@@ -12,9 +12,9 @@ from fastapi import APIRouter, FastAPI
 
 from services.platform.problems import install_problem_handlers
 from services.support.application.runtime import SupportRuntime
-from services.support.entrypoints.http import cases, kpis, orders, problems, surveys
+from services.support.entrypoints.http import cases, kpis, orders, problems, sla, surveys
 
-RESOURCES = [cases, problems, surveys, kpis, orders]
+RESOURCES = [cases, problems, surveys, kpis, orders, sla]
 """Each resource module's ``router``; a part of the service adds its own here."""
 
 
