@@ -249,3 +249,37 @@ async def test_only_a_supervisor_changes_and_a_stale_version_conflicts(
     fresh = {**SUPERVISOR, "If-Match": '"1"'}
     answer = await support.client.put("/sla/calendars/br-business", headers=fresh, json=NO_LUNCH)
     assert answer.status_code == 200, answer.text
+
+
+async def _warnings(api: SupportApi) -> int:
+    query = "SELECT count(*) FROM events WHERE event_type LIKE 'crm.support.sla_warning%'"
+    return int(await api.runtime.pool.fetchval(query))
+
+
+async def test_a_warning_due_at_closing_waits_for_the_next_opening(support: SupportApi) -> None:
+    support.clock.now = datetime(2026, 11, 23, 17, 48, tzinfo=UTC)  # Monday 14:48 SP
+    case_id = await _open(support)
+    # 14:48-18:00 is 192 min, 80 % of 240: the warning is reached at the closing instant.
+    assert (await _clock(support, case_id, "first_response"))["warn_at"] == (
+        "2026-11-23T21:00:00+00:00"
+    )
+    support.clock.now = datetime(2026, 11, 23, 21, 0, tzinfo=UTC)  # 18:00 SP, closed
+    await fire_due_clocks(support.runtime)
+    support.clock.now = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # midnight SP
+    await fire_due_clocks(support.runtime)
+    assert await _warnings(support) == 0
+    row = await support.runtime.pool.fetchrow("SELECT warn_at FROM sla_clocks WHERE metric = "
+                                              "'first_response'")  # fmt: skip
+    assert row["warn_at"] == datetime(2026, 11, 24, 12, 0, tzinfo=UTC)  # Tuesday 09:00 SP
+    support.clock.now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    await fire_due_clocks(support.runtime)
+    await fire_due_clocks(support.runtime)
+    assert await _warnings(support) == 1
+
+
+async def test_a_24_7_calendar_warns_at_night(support: SupportApi) -> None:
+    support.clock.now = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)  # Tuesday 03:00 SP
+    await _open(support, priority="critical")  # policy critical, calendar always, 60 min
+    support.clock.now = datetime(2026, 11, 24, 6, 48, tzinfo=UTC)  # 80 % of 60 = 48 min
+    assert await fire_due_clocks(support.runtime) == 1
+    assert await _warnings(support) == 1

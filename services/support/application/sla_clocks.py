@@ -8,8 +8,11 @@ new deadlines. ``fire_due_clocks`` locks the rows whose warning or due instant h
 (``FOR UPDATE SKIP LOCKED``: several workers may run), appends ``SlaWarning`` /
 ``SlaBreached`` through the case decider (which refuses a repeat of the same metric and
 cycle) and marks the row, in one transaction: a crash between any two steps neither loses
-nor repeats one. A paused clock has no due instant, so it never fires; a business-hours
-SLA's instants are business instants, so it never pages at night.
+nor repeats one. A paused clock has no due instant, so it never fires. A warning that
+comes due while its calendar is closed (reached at the closing instant, or a timer that
+ran late) is moved to the calendar's next opening instead: no page at night for a
+business-hours SLA; a 24/7 calendar is always open, so it warns at any hour. A breach is
+emitted when due, whatever the hour: it is a fact, not a page.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from services.support.application.sla_clock_rows import (
 )
 from services.support.application.sla_config_store import current_sla, share_config
 from services.support.domain import case as cs
+from services.support.domain.business_hours import is_open, next_opening
 from services.support.domain.case import Case
 
 if TYPE_CHECKING:
@@ -94,9 +98,22 @@ async def fire_due_clocks(deps: SupportRuntime, limit: int = 100) -> int:
         return f"timer:sla:{row['case_id']}:{row['metric']}:{row['cycle']}:{kind}"
 
     async def fire(uow: UnitOfWork, row: asyncpg.Record) -> None:
-        await _fire(uow, deps, row, row["due_at"] <= now, now)
+        breach = row["due_at"] <= now
+        calendar = deps.sla.calendars.get(row["calendar_id"])
+        if not breach and calendar is not None and not is_open(calendar, now):
+            # No page out of hours: the warning waits for the calendar's next opening.
+            await uow.conn.execute(
+                "UPDATE sla_clocks SET warn_at = $3 WHERE case_id = $1 AND metric = $2",
+                row["case_id"], row["metric"], next_opening(calendar, now),
+            )  # fmt: skip
+            return
+        await _fire(uow, deps, row, breach, now)
 
-    return await fire_due(deps, "sla", _DUE, (now, limit), cause, fire)
+    async def configured(conn: Connection) -> None:
+        await share_config(conn)  # before any row lock: a change locks config, then rows
+        await current_sla(conn, deps)
+
+    return await fire_due(deps, "sla", _DUE, (now, limit), cause, fire, configured)
 
 
 async def _fire(uow: UnitOfWork, deps: SupportRuntime, row: asyncpg.Record, breach: bool,
