@@ -12,9 +12,17 @@ from fastapi import APIRouter, FastAPI
 
 from services.platform.problems import install_problem_handlers
 from services.support.application.runtime import SupportRuntime
-from services.support.entrypoints.http import cases, kpis, orders, problems, sla, surveys
+from services.support.entrypoints.http import (
+    cases,
+    kpis,
+    orders,
+    problems,
+    sla,
+    sla_kpis,
+    surveys,
+)
 
-RESOURCES = [cases, problems, surveys, kpis, orders, sla]
+RESOURCES = [cases, problems, surveys, kpis, orders, sla, sla_kpis]
 """Each resource module's ``router``; a part of the service adds its own here."""
 
 
