@@ -16,6 +16,7 @@ from bench import (
     sales,
     support,
     support_detection,
+    support_sla,
 )
 from bench.common import endpoints, machine, write_result
 
@@ -34,6 +35,7 @@ BENCHMARKS = {
     "erasure": privacy.bench_erasure,
     "support_cases": support.bench_support_cases,
     "support_detection": support_detection.bench_support_detection,
+    "support_sla": support_sla.bench_support_sla,
 }
 
 

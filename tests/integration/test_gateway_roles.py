@@ -130,6 +130,14 @@ README: dict[str, set[str]] = {
     "POST /v1/support/articles/{article_id}/feedback": {*SERVICE, CUSTOMER},
     "GET /v1/support/cases/{case_id}/suggested-articles": {*SERVICE, CUSTOMER},
     "GET /v1/support/recurring-failures": {SUPERVISOR},
+    # supervisor "SLA policies and calendars" (agents read what they work under)
+    "GET /v1/support/sla/calendars": SERVICE,
+    "GET /v1/support/sla/calendars/{calendar_id}": SERVICE,
+    "PUT /v1/support/sla/calendars/{calendar_id}": {SUPERVISOR},
+    "GET /v1/support/sla/policies": SERVICE,
+    "PUT /v1/support/sla/policies": {SUPERVISOR},
+    "GET /v1/support/kpis/sla": {SUPERVISOR},
+    "GET /v1/support/kpis/backlog": {SUPERVISOR},
 }
 EXPECTED = {
     route: {

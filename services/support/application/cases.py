@@ -16,6 +16,7 @@ from services.support.application.case_index import index_case
 from services.support.application.recurring_failures import OpenedCase, observe_case
 from services.support.application.runtime import SupportRuntime
 from services.support.application.sla_clocks import refresh_clocks
+from services.support.application.sla_config_store import current_sla, share_config
 from services.support.application.surveys import request_survey
 from services.support.domain import case as cs
 from services.support.domain import problem as pb
@@ -67,7 +68,9 @@ async def open_case(uow: UnitOfWork, new: NewCase, deps: SupportRuntime) -> dict
     if new.order_id is not None:
         await directory.order(uow.conn, new.order_id, known.customer_id)
     rule = deps.teams.choose(new.category, new.product_id, known.tier)
-    policy, calendar = deps.sla.choose(new.priority, new.category, known.tier)
+    await share_config(uow.conn)
+    sla = await current_sla(uow.conn, deps)
+    policy, calendar = sla.choose(new.priority, new.category, known.tier)
     command = cs.OpenCase(
         case_id=new.case_id, customer_id=known.customer_id, kind=new.kind,
         channel=new.channel, subject=new.subject, description=new.description,

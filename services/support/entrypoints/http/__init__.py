@@ -12,9 +12,18 @@ from fastapi import APIRouter, FastAPI
 
 from services.platform.problems import install_problem_handlers
 from services.support.application.runtime import SupportRuntime
-from services.support.entrypoints.http import articles, cases, kpis, orders, problems, surveys
+from services.support.entrypoints.http import (
+    articles,
+    cases,
+    kpis,
+    orders,
+    problems,
+    sla,
+    sla_kpis,
+    surveys,
+)
 
-RESOURCES = [cases, problems, articles, surveys, kpis, orders]
+RESOURCES = [cases, problems, articles, surveys, kpis, orders, sla, sla_kpis]
 """Each resource module's ``router``; a part of the service adds its own here."""
 
 
