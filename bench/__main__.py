@@ -7,7 +7,7 @@ import asyncio
 import os
 import sys
 
-from bench import backbone, faults, gateway, privacy, projections, sales, support
+from bench import backbone, faults, gateway, privacy, projections, sales, support, support_sla
 from bench.common import endpoints, machine, write_result
 
 BENCHMARKS = {
@@ -24,6 +24,7 @@ BENCHMARKS = {
     "privacy_replay": privacy.bench_privacy_replay,
     "erasure": privacy.bench_erasure,
     "support_cases": support.bench_support_cases,
+    "support_sla": support_sla.bench_support_sla,
 }
 
 

@@ -283,3 +283,30 @@ async def test_a_24_7_calendar_warns_at_night(support: SupportApi) -> None:
     support.clock.now = datetime(2026, 11, 24, 6, 48, tzinfo=UTC)  # 80 % of 60 = 48 min
     assert await fire_due_clocks(support.runtime) == 1
     assert await _warnings(support) == 1
+
+
+async def test_a_recompute_drops_a_metric_the_policy_lost_and_adds_it_back(
+    support: SupportApi,
+) -> None:
+    case_id = await _open(support)
+    await _post(support, case_id, "messages", {"kind": "agent_reply", "body": "Olá."})
+    support.clock.now = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # 11:00 SP
+    await _post(support, case_id, "messages", {"kind": "customer_reply", "body": "E aí?"})
+    metrics = "SELECT metric FROM sla_clocks WHERE case_id = $1 ORDER BY metric"
+    pool = support.runtime.pool
+    assert [r[0] for r in await pool.fetch(metrics, case_id)] == [
+        "first_response", "next_reply", "resolution"]  # fmt: skip
+
+    policies = await _policies(support)
+    normal = next(p for p in policies if p["id"] == "normal")
+    del normal["targets"]["next_reply"]
+    answer = await support.client.put("/sla/policies", headers=SUPERVISOR,
+                                      json={"policies": policies})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    assert [r[0] for r in await pool.fetch(metrics, case_id)] == ["first_response", "resolution"]
+
+    await _set_target(support, "normal", "next_reply", 60)
+    clock = await _clock(support, case_id, "next_reply")
+    # The customer wrote at 11:00 SP: 60 business minutes, 12:00 SP (15:00 UTC).
+    assert (clock["target_minutes"], clock["due_at"], clock["policy_version"]) == (
+        60, "2026-11-23T15:00:00+00:00", 3)  # fmt: skip
