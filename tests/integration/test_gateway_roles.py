@@ -138,6 +138,9 @@ README: dict[str, set[str]] = {
     "PUT /v1/support/sla/policies": {SUPERVISOR},
     "GET /v1/support/kpis/sla": {SUPERVISOR},
     "GET /v1/support/kpis/backlog": {SUPERVISOR},
+    # inbound mail that became no case: agents see it, a supervisor files it
+    "GET /v1/support/mail/quarantine": SERVICE,
+    "POST /v1/support/mail/quarantine/{mail_id}/case": {SUPERVISOR},
 }
 EXPECTED = {
     route: {

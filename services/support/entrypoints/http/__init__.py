@@ -16,6 +16,7 @@ from services.support.entrypoints.http import (
     articles,
     cases,
     kpis,
+    mail,
     orders,
     problems,
     sla,
@@ -23,7 +24,7 @@ from services.support.entrypoints.http import (
     surveys,
 )
 
-RESOURCES = [cases, problems, articles, surveys, kpis, orders, sla, sla_kpis]
+RESOURCES = [cases, problems, articles, surveys, kpis, orders, sla, sla_kpis, mail]
 """Each resource module's ``router``; a part of the service adds its own here."""
 
 
