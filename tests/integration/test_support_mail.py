@@ -111,8 +111,12 @@ async def test_held_mail_is_listed_and_filed_once_as_a_case(
     support: SupportApi, listener: int
 ) -> None:
     await support.know_customer("cust-walk-in")
-    stranger = _message("<x2@desconhecido.com>", "Geladeira parou", "Parou de gelar ontem.",
-                        sender="joana@desconhecido.com")
+    stranger = _message(
+        "<x2@desconhecido.com>",
+        "Geladeira parou",
+        "Parou de gelar ontem.",
+        sender="joana@desconhecido.com",
+    )
     await _send(listener, stranger)
     # No From, no Message-ID, no headers at all: still kept, never dropped.
     await _send_raw(listener, b"\x00\xff garbage that is no e-mail \r\n\r\n\xfe")
