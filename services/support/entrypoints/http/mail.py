@@ -34,10 +34,21 @@ async def list_quarantine(request: Request,
     return json_response({"items": held})
 
 
-class FileBody(BaseModel):
+class AsNewCase(BaseModel):
+    """A new case for this (known) customer."""
+
     model_config = ConfigDict(extra="forbid")
-    customer_id: str | None = Field(None, min_length=1, max_length=200, pattern=NO_NUL)
-    case_id: UUID | None = None
+    customer_id: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+
+
+class AsReply(BaseModel):
+    """The customer's reply on this case."""
+
+    model_config = ConfigDict(extra="forbid")
+    case_id: UUID
+
+
+FileBody = AsNewCase | AsReply
 
 
 @router.post("/mail/quarantine/{mail_id}/case", status_code=201)
@@ -46,6 +57,7 @@ async def file_mail(mail_id: UUID, body: FileBody, request: Request,
                     correlation_id: CorrelationId = None) -> Response:  # fmt: skip
     """File a held message, once: as a new case for ``customer_id``, or as the
     customer's reply on ``case_id``. Its sealed copy is dropped (the case holds it now)."""
-    command = mail_filing.FileQuarantined(mail_id, body.customer_id, body.case_id,
-                                          actor(request).actor_id)  # fmt: skip
+    customer_id = body.customer_id if isinstance(body, AsNewCase) else None
+    case_id = body.case_id if isinstance(body, AsReply) else None
+    command = mail_filing.FileQuarantined(mail_id, customer_id, case_id, actor(request).actor_id)
     return await send(request, command, idempotency_key, correlation_id, 201)
