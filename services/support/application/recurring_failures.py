@@ -33,6 +33,12 @@ from services.support.domain.similarity import (
 )
 
 _GROUPS = UUID("6f1d8a52-9a0e-4c31-8f5e-0d7c1c1e2b40")  # namespace of proposed problem ids
+COMPARED_CASES = 300
+"""A new case is compared with at most the latest this many cases of its bucket's window,
+so opening a case costs the same in a quiet bucket and in one with thousands of cases a
+week (where the latest few hundred hold any group that is still growing)."""
+COMPARED_PER_GROUP = 20
+"""A detected group is represented by at most its latest this many cases of the window."""
 
 
 @dataclass(frozen=True)
@@ -67,9 +73,11 @@ async def observe_case(uow: UnitOfWork, deps: SupportRuntime, case: OpenedCase) 
     since = case.opened_at - timedelta(days=rules.window_days)
     rows = await conn.fetch(
         "SELECT case_id, signature, group_id FROM case_signatures WHERE bucket = $1 "
-        "AND opened_at >= $2 AND opened_at <= $3 AND case_id <> $4 ORDER BY opened_at",
-        bucket, since, case.opened_at, case.case_id,
+        "AND opened_at >= $2 AND opened_at <= $3 AND case_id <> $4 "
+        "ORDER BY opened_at DESC, case_id DESC LIMIT $5",
+        bucket, since, case.opened_at, case.case_id, COMPARED_CASES,
     )  # fmt: skip
+    rows.reverse()  # oldest first, as the groups were formed
     joined = await _join_detected_group(conn, case, mine, rows, rules)
     if joined:
         return joined
@@ -90,9 +98,11 @@ async def _join_detected_group(conn: Connection, case: OpenedCase, mine: list[in
     # only signatures kept are those of cases on file, so erasing a customer erases
     # every trace of their words.
     groups: dict[str, list[list[int]]] = {}
-    for row in window:
+    for row in reversed(window):  # newest first: each group keeps its latest cases
         if row["group_id"] is not None:
-            groups.setdefault(row["group_id"], []).append(row["signature"])
+            kept = groups.setdefault(row["group_id"], [])
+            if len(kept) < COMPARED_PER_GROUP:
+                kept.append(row["signature"])
     for group_id, signatures in groups.items():
         if resembles_group(mine, signatures, rules.min_similarity):
             await conn.execute("UPDATE case_signatures SET group_id = $2 WHERE case_id = $1",
