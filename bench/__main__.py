@@ -7,7 +7,17 @@ import asyncio
 import os
 import sys
 
-from bench import backbone, faults, gateway, privacy, projections, sales, support
+from bench import (
+    backbone,
+    faults,
+    gateway,
+    privacy,
+    projections,
+    sales,
+    support,
+    support_detection,
+    support_sla,
+)
 from bench.common import endpoints, machine, write_result
 
 BENCHMARKS = {
@@ -24,6 +34,8 @@ BENCHMARKS = {
     "privacy_replay": privacy.bench_privacy_replay,
     "erasure": privacy.bench_erasure,
     "support_cases": support.bench_support_cases,
+    "support_detection": support_detection.bench_support_detection,
+    "support_sla": support_sla.bench_support_sla,
 }
 
 

@@ -22,6 +22,7 @@ import aiohttp
 import asyncpg
 
 from bench.common import ROOT, Endpoints, free_port, fresh_sales_schema, percentile, wait_ready
+from bench.cpu import CpuMeter, ms_per_request, postmaster_of, spent_between
 from bench.gateway import _phase
 from bench.gateway import _round as sales_round
 from services.gateway.auth import KeyRing
@@ -47,6 +48,15 @@ async def fresh_support_schema(database_url: str, schema: str) -> None:
         )
     finally:
         await admin.close()
+
+
+async def _postmaster(ep: Endpoints) -> int | None:
+    """The PostgreSQL server's pid, when it runs on this machine (its CPU is counted)."""
+    conn = await asyncpg.connect(ep.database_url)
+    try:
+        return postmaster_of(int(await conn.fetchval("SELECT pg_backend_pid()")))
+    finally:
+        await conn.close()
 
 
 async def case_round(call: Callable[[str, str, dict[str, Any] | None], Any], tag: str) -> None:
@@ -95,6 +105,7 @@ async def bench_support_cases(ep: Endpoints, clients: int = 16, rounds: int = 40
                                                       ttl_seconds=3600)}  # fmt: skip
     workloads = {"support": (agent, case_round), "sales": (seller, sales_round)}
     totals = {name: [0, 0.0] for name in workloads}
+    cpu: dict[str, dict[str, float]] = {name: {} for name in workloads}
     latencies: dict[str, list[float]] = {name: [] for name in workloads}
     connector = aiohttp.TCPConnector(limit=clients * 2)
     try:
@@ -102,12 +113,17 @@ async def bench_support_cases(ep: Endpoints, clients: int = 16, rounds: int = 40
             await wait_ready(http, f"http://127.0.0.1:{support_port}/readyz")
             await wait_ready(http, f"http://127.0.0.1:{sales_port}/readyz")
             await wait_ready(http, f"http://127.0.0.1:{gateway_port}/healthz")
+            meter = CpuMeter({"sales-api": servers[0].pid, "support-api": servers[1].pid,
+                              "gateway": servers[2].pid}, await _postmaster(ep))  # fmt: skip
             for headers, one_round in workloads.values():  # warm-up
                 await _phase(http, gateway, headers, clients, 2, one_round)
             for _ in range(2):  # alternating, so drift on a noisy machine hits both
                 for name, (headers, one_round) in workloads.items():
+                    before = meter.snapshot()
                     count, seconds, lat = await _phase(http, gateway, headers, clients,
                                                        rounds // 2, one_round)  # fmt: skip
+                    for process, spent in spent_between(before, meter.snapshot()).items():
+                        cpu[name][process] = cpu[name].get(process, 0.0) + spent
                     totals[name][0] += count
                     totals[name][1] += seconds
                     latencies[name] += lat
@@ -133,6 +149,8 @@ async def bench_support_cases(ep: Endpoints, clients: int = 16, rounds: int = 40
         "ratio": round(rate["support"] / rate["sales"], 3),
         "target": ">= 800 commands/s and p99 < 50 ms",
         "target_met": rate["support"] >= 800 and p99 < 50,
+        "cpu_ms_per_request": {name: ms_per_request(cpu[name], int(totals[name][0]))
+                               for name in workloads},
         "parameters": {"clients": clients, "rounds_per_client": rounds,
                        "commands": totals["support"][0]},
     }  # fmt: skip

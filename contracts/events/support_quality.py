@@ -114,6 +114,15 @@ class KnowledgeArticleDrafted(_ArticleEvent):
 
 
 @register
+class KnowledgeArticleSubmitted(_ArticleEvent):
+    """A draft sent to a supervisor for review (only a reviewed draft is published)."""
+
+    event_type = "crm.support.knowledge_article_submitted"
+
+    submitted_by: str | None = Field(None, max_length=200)
+
+
+@register
 class KnowledgeArticleReviewed(_ArticleEvent):
     event_type = "crm.support.knowledge_article_reviewed"
 

@@ -26,6 +26,7 @@ from contracts.events.support_quality import (
     KnowledgeArticleFeedback,
     KnowledgeArticlePublished,
     KnowledgeArticleReviewed,
+    KnowledgeArticleSubmitted,
     ProblemOpened,
     ProblemSolved,
     RecurringFailureDetected,
@@ -111,6 +112,8 @@ def support_summary(event: DomainEvent) -> str | None:
             return f"SLA breached: {_words(event.metric)} ({event.target_minutes} min target)"
         case KnowledgeArticleDrafted():
             return f"Article drafted ({event.locale}): {_clip(event.headline)}"
+        case KnowledgeArticleSubmitted():
+            return f"Article v{event.version} submitted for review"
         case KnowledgeArticleReviewed():
             verdict = "approved" if event.approved else "sent back"
             return f"Article v{event.version} {verdict} in review"

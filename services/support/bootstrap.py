@@ -26,8 +26,14 @@ from services.platform.commands import CommandHandler
 from services.platform.eventstore import EventStore
 from services.platform.privacy.data_keys import data_keys_from_environment
 from services.support.application.ports import Carrier, Payments
-from services.support.application.runtime import SOURCE, SupportRuntime, utc_now
+from services.support.application.runtime import (
+    DEFAULT_SIMILARITY_KEY,
+    SOURCE,
+    SupportRuntime,
+    utc_now,
+)
 from services.support.application.sla_settings import SlaSettings
+from services.support.domain.recurring_failure import RecurringRules
 from services.support.domain.satisfaction_config import SatisfactionSettings
 from services.support.domain.self_service_config import SelfServiceRules
 from services.support.domain.sla_config import load_sla_config
@@ -46,6 +52,9 @@ class SupportConfig:
     self_service: SelfServiceRules = field(default_factory=SelfServiceRules)
     carrier: str = LOCAL_CARRIER
     payments: str = LOCAL_PAYMENTS
+    similarity_key: bytes | None = None
+    recurring: RecurringRules = field(default_factory=RecurringRules)
+    """``CRM_SUPPORT_SIMILARITY_KEY``: the key of the case signatures' hash."""
 
 
 def load_config(env: Mapping[str, str] | None = None, config_dir: Path = CONFIG_DIR
@@ -61,7 +70,31 @@ def load_config(env: Mapping[str, str] | None = None, config_dir: Path = CONFIG_
     )
     return SupportConfig(teams, SlaSettings(calendars, policies), satisfaction, self_service,
                          env.get("CRM_SUPPORT_CARRIER", LOCAL_CARRIER),
-                         env.get("CRM_SUPPORT_PAYMENTS", LOCAL_PAYMENTS))  # fmt: skip
+                         env.get("CRM_SUPPORT_PAYMENTS", LOCAL_PAYMENTS),
+                         _similarity_key(env), recurring_rules(env))  # fmt: skip
+
+
+RECURRING_SETTINGS = {
+    "CRM_SUPPORT_RECURRING_GROUP_SIZE": ("group_size", int),
+    "CRM_SUPPORT_RECURRING_WINDOW_DAYS": ("window_days", int),
+    "CRM_SUPPORT_RECURRING_MIN_SIMILARITY": ("min_similarity", float),
+    "CRM_SUPPORT_HUMAN_MAX_REOPEN_RATE": ("max_reopen_rate", float),
+    "CRM_SUPPORT_HUMAN_MIN_CSAT": ("min_csat", float),
+    "CRM_SUPPORT_HUMAN_MIN_SAMPLE": ("min_sample", int),
+    "CRM_SUPPORT_HUMAN_WINDOW_DAYS": ("human_window_days", int),
+}
+
+
+def recurring_rules(env: Mapping[str, str]) -> RecurringRules:
+    """The recurring-failure thresholds, each overridable by its variable."""
+    given = {name: parse(env[var]) for var, (name, parse) in RECURRING_SETTINGS.items()
+             if env.get(var)}  # fmt: skip
+    return RecurringRules(**given)  # type: ignore[arg-type]
+
+
+def _similarity_key(env: Mapping[str, str]) -> bytes | None:
+    key = env.get("CRM_SUPPORT_SIMILARITY_KEY")
+    return key.encode() if key else None
 
 
 def _adapter(spec: str, pool: asyncpg.Pool) -> Any:
@@ -89,4 +122,7 @@ def bootstrap(
                           satisfaction=config.satisfaction,
                           self_service=config.self_service,
                           carrier=carrier or _adapter(config.carrier, pool),
-                          payments=payments or _adapter(config.payments, pool))  # fmt: skip
+                          payments=payments or _adapter(config.payments, pool),
+                          similarity_key=config.similarity_key or DEFAULT_SIMILARITY_KEY,
+                          recurring=config.recurring,
+                          )  # fmt: skip

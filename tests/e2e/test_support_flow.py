@@ -2,7 +2,9 @@
 
 A seller registers a contact; the support worker learns the customer from the sales
 topic, so an agent can open a complaint for them through the gateway, reply and solve
-it; the customer's timeline (a projection of the support topic) shows the case. A
+it; the customer's timeline (a projection of the support topic) shows the case. The
+seller reads the case once a deal of theirs is for that customer; a seller of another
+team never does. A
 complaint a call centre publishes through ``POST /v1/events`` becomes a case too.
 """
 
@@ -29,6 +31,7 @@ async def ok(answer: httpx.Response, status: int = 200) -> dict[str, Any]:
 async def test_a_complaint_from_opening_to_solution_reaches_the_timeline(system) -> None:
     keys = system["keys"]
     seller = {"Authorization": f"Bearer {keys.issue('seller-sp-01', 'seller', team='sudeste')}"}
+    stranger = {"Authorization": f"Bearer {keys.issue('seller-ba-09', 'seller', team='nordeste')}"}
     agent = {"Authorization": f"Bearer {keys.issue('agent-7', 'service_agent')}"}
     async with httpx.AsyncClient(base_url=system["gateway"], timeout=30) as http:
         contact = await ok(await http.post("/v1/contacts", headers=seller, json={
@@ -50,8 +53,20 @@ async def test_a_complaint_from_opening_to_solution_reaches_the_timeline(system)
         await ok(await http.post(f"{path}/messages", headers=agent, json=reply), 201)
         solved = await ok(await http.post(f"{path}/solution", headers=agent,
                                           json={"resolution": "Grade entregue."}))  # fmt: skip
-        view = await ok(await http.get(path, headers=seller))  # sellers read cases
+        await ok(await http.post("/v1/opportunities", headers=seller, json={
+            "customer_id": customer, "title": "Cozinha completa",
+            "amount": {"amount": "12000.00", "currency": "BRL"},
+        }), 201)  # fmt: skip
+
+        async def readable() -> dict[str, Any] | None:
+            # Until the support worker has read the deal, the customer is not the seller's.
+            answer = await http.get(path, headers=seller)
+            assert answer.status_code in (200, 403), answer.text
+            return dict(answer.json()) if answer.status_code == 200 else None
+
+        view = await wait_for(readable, timeout=60)
         assert (view["status"], view["team"]) == ("solved", "logistics")
+        assert (await http.get(path, headers=stranger)).status_code == 403
 
         async def timeline() -> list[str] | None:
             page = await ok(await http.get(

@@ -94,3 +94,78 @@ async def test_an_unknown_sender_is_kept_in_quarantine(support: SupportApi, list
         "SELECT row_to_json(q)::text FROM mail_quarantine q"
     )
     assert "Quem sou eu" not in stored
+
+
+SUPERVISOR = {"x-actor-id": "sup-bea", "x-actor-role": "service_supervisor"}
+
+
+async def _send_raw(port: int, raw: bytes, sender: str = "") -> None:
+    def send() -> None:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.sendmail(sender, ["atendimento@crm.example"], raw)
+
+    await asyncio.to_thread(send)
+
+
+async def test_held_mail_is_listed_and_filed_once_as_a_case(
+    support: SupportApi, listener: int
+) -> None:
+    await support.know_customer("cust-walk-in")
+    stranger = _message(
+        "<x2@desconhecido.com>",
+        "Geladeira parou",
+        "Parou de gelar ontem.",
+        sender="joana@desconhecido.com",
+    )
+    await _send(listener, stranger)
+    # No From, no Message-ID, no headers at all: still kept, never dropped.
+    await _send_raw(listener, b"\x00\xff garbage that is no e-mail \r\n\r\n\xfe")
+    assert await _cases(support) == []
+
+    listed = await support.client.get("/mail/quarantine", headers=AGENT)
+    assert listed.status_code == 200, listed.text
+    items = listed.json()["items"]
+    assert len(items) == 2
+    known = next(i for i in items if i["subject"] == "Geladeira parou")
+    assert known["sender"] == "joana@desconhecido.com" and "gelar" in known["body"]
+    assert all(i["reason"] for i in items)
+
+    path = f"/mail/quarantine/{known['quarantine_id']}/case"
+    filed = await support.client.post(path, json={"customer_id": "cust-walk-in"},
+                                      headers=SUPERVISOR)  # fmt: skip
+    assert filed.status_code == 201, filed.text
+    case = (await support.client.get(f"/cases/{filed.json()['case_id']}", headers=AGENT)).json()
+    assert (case["customer_id"], case["channel"]) == ("cust-walk-in", "email")
+    assert "gelar" in case["description"]
+
+    again = await support.client.post(path, json={"customer_id": "cust-walk-in"},
+                                      headers=SUPERVISOR)  # fmt: skip
+    assert again.status_code == 409, again.text
+    assert len(await _cases(support)) == 1
+    left = (await support.client.get("/mail/quarantine", headers=AGENT)).json()["items"]
+    assert [i["quarantine_id"] for i in left] == [
+        i["quarantine_id"] for i in items if i is not known]  # fmt: skip
+
+
+async def test_filing_needs_a_known_customer_or_case_and_changes_nothing_otherwise(
+    support: SupportApi, listener: int
+) -> None:
+    await _send(listener, _message("<x3@desconhecido.com>", "Oi", "Texto.",
+                                   sender="ze@desconhecido.com"))  # fmt: skip
+    held = (await support.client.get("/mail/quarantine", headers=AGENT)).json()["items"]
+    path = f"/mail/quarantine/{held[0]['quarantine_id']}/case"
+    for body, status, field in [({"customer_id": "nobody-known"}, 404, "customer_id"),
+                                ({}, 422, "customer_id"),
+                                ({"case_id": "00000000-0000-0000-0000-000000000001"}, 404,
+                                 "case_id")]:  # fmt: skip
+        answer = await support.client.post(path, json=body, headers=SUPERVISOR)
+        assert answer.status_code == status, (body, answer.text)
+        assert field in str(answer.json())
+    unknown = await support.client.post(
+        "/mail/quarantine/00000000-0000-0000-0000-000000000002/case",
+        json={"customer_id": "cust-mail"}, headers=SUPERVISOR,
+    )  # fmt: skip
+    assert unknown.status_code == 404, unknown.text
+    assert await _cases(support) == []
+    still = (await support.client.get("/mail/quarantine", headers=AGENT)).json()["items"]
+    assert [i["quarantine_id"] for i in still] == [held[0]["quarantine_id"]]

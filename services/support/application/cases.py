@@ -13,8 +13,10 @@ from services.platform.decider import DomainError
 from services.platform.eventstore import WrongExpectedVersion
 from services.support.application import directory
 from services.support.application.case_index import index_case
+from services.support.application.recurring_failures import OpenedCase, observe_case
 from services.support.application.runtime import SupportRuntime
 from services.support.application.sla_clocks import refresh_clocks
+from services.support.application.sla_config_store import current_sla, share_config
 from services.support.application.surveys import request_survey
 from services.support.domain import case as cs
 from services.support.domain import problem as pb
@@ -66,7 +68,9 @@ async def open_case(uow: UnitOfWork, new: NewCase, deps: SupportRuntime) -> dict
     if new.order_id is not None:
         await directory.order(uow.conn, new.order_id, known.customer_id)
     rule = deps.teams.choose(new.category, new.product_id, known.tier)
-    policy, calendar = deps.sla.choose(new.priority, new.category, known.tier)
+    await share_config(uow.conn)
+    sla = await current_sla(uow.conn, deps)
+    policy, calendar = sla.choose(new.priority, new.category, known.tier)
     command = cs.OpenCase(
         case_id=new.case_id, customer_id=known.customer_id, kind=new.kind,
         channel=new.channel, subject=new.subject, description=new.description,
@@ -78,6 +82,12 @@ async def open_case(uow: UnitOfWork, new: NewCase, deps: SupportRuntime) -> dict
         opened_by=new.opened_by, email_message_id=new.email_message_id,
     )  # fmt: skip
     answer = await _apply(uow, deps, new.case_id, command)
+    group_id = await observe_case(uow, deps, OpenedCase(
+        new.case_id, known.customer_id, new.category, new.product_id,
+        f"{new.subject}\n{new.description}", command.opened_at,
+    ))  # fmt: skip
+    if group_id:
+        answer["recurring_group_id"] = group_id
     if new.email_message_id:
         await remember_mail(uow, new.case_id, new.email_message_id, deps)
     return answer

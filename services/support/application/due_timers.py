@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from services.platform.commands import UnitOfWork
+from services.platform.db import Connection
 from services.platform.eventstore import CommandContext
 from services.platform.logging import get_logger
 
@@ -23,11 +24,16 @@ Fire = Callable[[UnitOfWork, asyncpg.Record], Awaitable[None]]
 
 
 async def fire_due(deps: SupportRuntime, timer: str, query: str, args: Sequence[Any],
-                   cause: Callable[[asyncpg.Record], str], fire: Fire) -> int:  # fmt: skip
+                   cause: Callable[[asyncpg.Record], str], fire: Fire,
+                   before: Callable[[Connection], Awaitable[None]] | None = None
+                   ) -> int:  # fmt: skip
     """Run ``fire`` for each row ``query`` locks, in one transaction; how many fired.
-    ``cause(row)`` is the causation id the row's events carry."""
+    ``cause(row)`` is the causation id the row's events carry; ``before(conn)`` runs
+    first in the transaction (to take a lock before any row's)."""
     fired = 0
     async with deps.pool.acquire() as conn, conn.transaction():
+        if before is not None:
+            await before(conn)
         for row in await conn.fetch(query, *args):
             uow = UnitOfWork(conn, deps.store, CommandContext(causation_id=cause(row)))
             try:

@@ -12,6 +12,7 @@ from typing import Any
 
 from services.platform.commands import UnitOfWork
 from services.support.application import (
+    articles,
     cases,
     exchanges,
     inbound_mail,
@@ -38,6 +39,8 @@ HANDLERS: dict[type, Handle] = {
     refunds.ReportLateDelivery: refunds.refund_late_delivery,
     inbound_mail.IngestMail: inbound_mail.ingest,
     mail_filing.FileQuarantined: mail_filing.file_quarantined,
+    articles.OnArticle: articles.act_on_article,
+    articles.DraftFromCase: articles.draft_from_case,
 }
 
 

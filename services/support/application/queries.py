@@ -8,7 +8,8 @@ from uuid import UUID
 
 from contracts.events.support import CaseOpened, MessageAdded
 from services.platform.decider import DomainError
-from services.support.application.runtime import SupportRuntime
+from services.support.application.runtime import Actor, SupportRuntime
+from services.support.application.seller_scope import customers_clause, scoped
 from services.support.application.sla_clocks import clocks_of
 from services.support.domain import case as cs
 
@@ -52,8 +53,11 @@ async def case_view(deps: SupportRuntime, case_id: UUID, *, internal: bool) -> d
 
 
 async def list_cases(deps: SupportRuntime, filters: dict[str, Any], limit: int,
-                     after: str | None = None) -> dict[str, Any]:  # fmt: skip
-    where, args = [], []
+                     after: str | None = None, reader: Actor | None = None
+                     ) -> dict[str, Any]:  # fmt: skip
+    """Cases matching ``filters``, newest first; a seller's, only their customers'."""
+    where: list[str] = []
+    args: list[object] = []
     for name in LIST_FILTERS:
         value = filters.get(name)
         if value is not None:
@@ -61,6 +65,8 @@ async def list_cases(deps: SupportRuntime, filters: dict[str, Any], limit: int,
             where.append(f"{name} = ${len(args)}")
     if filters.get("open_only"):
         where.append("status NOT IN ('solved', 'closed')")
+    if reader is not None and scoped(reader):
+        where.append(customers_clause(reader, args))
     if after:
         args.append(after)
         where.append(f"(opened_at, case_id::text) < (SELECT opened_at, case_id::text FROM cases "

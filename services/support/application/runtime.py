@@ -16,6 +16,7 @@ from services.platform.commands import CommandHandler
 from services.platform.decider import Decider
 from services.platform.eventstore import EventStore
 from services.platform.privacy.data_keys import SubjectKeys
+from services.support.domain.recurring_failure import RecurringRules
 from services.support.domain.satisfaction_config import SatisfactionSettings
 from services.support.domain.self_service_config import SelfServiceRules
 from services.support.domain.teams import TeamRules
@@ -42,6 +43,10 @@ class Actor:
     team: str | None = None
 
 
+DEFAULT_SIMILARITY_KEY = b"crm-support-case-similarity"
+"""Only for tests and local runs: production sets ``CRM_SUPPORT_SIMILARITY_KEY``."""
+
+
 @dataclass
 class SupportRuntime:
     pool: asyncpg.Pool
@@ -55,6 +60,9 @@ class SupportRuntime:
     self_service: SelfServiceRules = field(default_factory=SelfServiceRules)
     carrier: Carrier | None = None
     payments: Payments | None = None
+    recurring: RecurringRules = field(default_factory=RecurringRules)
+    similarity_key: bytes = DEFAULT_SIMILARITY_KEY
+    """The key of the case signatures' hash (``CRM_SUPPORT_SIMILARITY_KEY`` in production)."""
 
     @property
     def reopen_period(self) -> timedelta:

@@ -8,8 +8,11 @@ new deadlines. ``fire_due_clocks`` locks the rows whose warning or due instant h
 (``FOR UPDATE SKIP LOCKED``: several workers may run), appends ``SlaWarning`` /
 ``SlaBreached`` through the case decider (which refuses a repeat of the same metric and
 cycle) and marks the row, in one transaction: a crash between any two steps neither loses
-nor repeats one. A paused clock has no due instant, so it never fires; a business-hours
-SLA's instants are business instants, so it never pages at night.
+nor repeats one. A paused clock has no due instant, so it never fires. A warning that
+comes due while its calendar is closed (reached at the closing instant, or a timer that
+ran late) is moved to the calendar's next opening instead: no page at night for a
+business-hours SLA; a 24/7 calendar is always open, so it warns at any hour. A breach is
+emitted when due, whatever the hour: it is a fact, not a page.
 """
 
 from __future__ import annotations
@@ -24,9 +27,17 @@ from contracts.events.support_quality import SlaBreached, SlaWarning
 from services.platform.commands import UnitOfWork
 from services.platform.db import Connection
 from services.support.application.due_timers import fire_due
+from services.support.application.sla_clock_rows import (
+    CLOSED,
+    decode_history,
+    derive,
+    encode_history,
+    write_clocks,
+)
+from services.support.application.sla_config_store import current_sla, share_config
 from services.support.domain import case as cs
+from services.support.domain.business_hours import is_open, next_opening
 from services.support.domain.case import Case
-from services.support.domain.sla import ClockEvent, clocks
 
 if TYPE_CHECKING:
     from services.support.application.runtime import SupportRuntime
@@ -34,38 +45,27 @@ if TYPE_CHECKING:
 
 async def refresh_clocks(conn: Connection, deps: SupportRuntime, case_id: UUID, state: Case,
                          now: datetime) -> None:  # fmt: skip
-    """Recompute and store the case's clocks (see ``domain.sla``)."""
-    policy = deps.sla.policies.by_id(state.sla_policy[0])
-    calendar = deps.sla.calendars[policy.calendar_id]
-    # Only a plain status change names its status; the other kinds imply theirs.
-    history = [ClockEvent(f.at, f.kind, f.status if f.kind == "status" else None)  # type: ignore[arg-type]
-               for f in state.sla_history]  # fmt: skip
-    found = clocks(policy, calendar, history, now)
-    await conn.execute("DELETE FROM sla_clocks WHERE case_id = $1 AND NOT (metric = ANY($2))",
-                       case_id, [c.metric for c in found])  # fmt: skip
-    await conn.executemany(
+    """Recompute and store the case's clocks (see ``domain.sla``) under the configuration
+    in force, and the history they come from (for a recompute after a change)."""
+    await share_config(conn)
+    sla = await current_sla(conn, deps)
+    policy = sla.policies.by_id(state.sla_policy[0])
+    calendar = sla.calendars[policy.calendar_id]
+    history = encode_history(state.sla_history)
+    found = derive(case_id, policy, calendar, decode_history(history), now, state.team,
+                   state.priority, state.assignee_id)  # fmt: skip
+    await write_clocks(conn, [found], now)
+    await conn.execute(
         """
-        INSERT INTO sla_clocks (case_id, metric, cycle, policy_id, policy_version,
-            calendar_id, calendar_version, target_minutes, started_at, due_at, warn_at,
-            fulfilled_at, paused, breached, elapsed_seconds, team, priority, assignee_id,
-            updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                $18, $19)
-        ON CONFLICT (case_id, metric) DO UPDATE SET
-            cycle = excluded.cycle, policy_id = excluded.policy_id,
-            policy_version = excluded.policy_version, calendar_id = excluded.calendar_id,
-            calendar_version = excluded.calendar_version,
-            target_minutes = excluded.target_minutes, started_at = excluded.started_at,
-            due_at = excluded.due_at, warn_at = excluded.warn_at,
-            fulfilled_at = excluded.fulfilled_at, paused = excluded.paused,
-            breached = excluded.breached, elapsed_seconds = excluded.elapsed_seconds,
-            team = excluded.team, priority = excluded.priority,
-            assignee_id = excluded.assignee_id, updated_at = excluded.updated_at
+        INSERT INTO sla_case_histories (case_id, policy_id, is_open, history, team, priority,
+                                        assignee_id)
+        VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7)
+        ON CONFLICT (case_id) DO UPDATE SET policy_id = excluded.policy_id,
+            is_open = excluded.is_open, history = excluded.history, team = excluded.team,
+            priority = excluded.priority, assignee_id = excluded.assignee_id
         """,
-        [(case_id, c.metric, c.cycle, policy.policy_id, policy.version, calendar.calendar_id,
-          calendar.version, c.target_minutes, c.started_at, c.due_at, c.warn_at,
-          c.fulfilled_at, c.paused, c.breached, c.elapsed_seconds, state.team, state.priority,
-          state.assignee_id, now) for c in found],
+        case_id, state.sla_policy[0], state.status not in CLOSED, history, state.team,
+        state.priority, state.assignee_id,
     )  # fmt: skip
 
 
@@ -98,9 +98,22 @@ async def fire_due_clocks(deps: SupportRuntime, limit: int = 100) -> int:
         return f"timer:sla:{row['case_id']}:{row['metric']}:{row['cycle']}:{kind}"
 
     async def fire(uow: UnitOfWork, row: asyncpg.Record) -> None:
-        await _fire(uow, deps, row, row["due_at"] <= now, now)
+        breach = row["due_at"] <= now
+        calendar = deps.sla.calendars.get(row["calendar_id"])
+        if not breach and calendar is not None and not is_open(calendar, now):
+            # No page out of hours: the warning waits for the calendar's next opening.
+            await uow.conn.execute(
+                "UPDATE sla_clocks SET warn_at = $3 WHERE case_id = $1 AND metric = $2",
+                row["case_id"], row["metric"], next_opening(calendar, now),
+            )  # fmt: skip
+            return
+        await _fire(uow, deps, row, breach, now)
 
-    return await fire_due(deps, "sla", _DUE, (now, limit), cause, fire)
+    async def configured(conn: Connection) -> None:
+        await share_config(conn)  # before any row lock: a change locks config, then rows
+        await current_sla(conn, deps)
+
+    return await fire_due(deps, "sla", _DUE, (now, limit), cause, fire, configured)
 
 
 async def _fire(uow: UnitOfWork, deps: SupportRuntime, row: asyncpg.Record, breach: bool,

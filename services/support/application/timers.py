@@ -1,6 +1,7 @@
 """The support service's timers: a solved case closes when its reopen period ends, and
 the SLA clocks warn and breach when they fall due (``sla_clocks.fire_due_clocks``), and
-late deliveries are refunded when so configured (``refunds.refund_late_deliveries``).
+late deliveries are refunded when so configured (``refunds.refund_late_deliveries``), and
+human recurring failures are scanned for (``human_failures.scan_human_failures``).
 
 Due rows are locked ``FOR UPDATE SKIP LOCKED`` (several workers may run); each timer's
 event is appended in its own savepoint with the decider refusing a repeat, so a crash
@@ -18,6 +19,7 @@ from services.platform.commands import UnitOfWork
 from services.platform.logging import get_logger
 from services.support.application.cases import OnCase, act_on_case
 from services.support.application.due_timers import fire_due
+from services.support.application.human_failures import scan_human_failures
 from services.support.application.refunds import refund_late_deliveries
 from services.support.application.runtime import SupportRuntime
 from services.support.application.sla_clocks import fire_due_clocks
@@ -48,6 +50,7 @@ async def run_timers(deps: SupportRuntime, stop: asyncio.Event, every: float = 1
             while (await fire_due_clocks(deps) + await close_after_reopen_period(deps)
                    + await refund_late_deliveries(deps)) > 0:  # fmt: skip
                 pass
+            await scan_human_failures(deps)  # a few GROUP BYs: once a tick, not in the loop
         except Exception as exc:  # the loop outlives any single failure
             log.warning("support.timers_retry", error=repr(exc))
         with contextlib.suppress(TimeoutError):

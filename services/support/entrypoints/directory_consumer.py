@@ -4,6 +4,8 @@ systems' complaints turned into cases.
 * Sales (``crm.sales.events``): customers as they are registered or merged, and orders
   as they are placed, delivered, cancelled or returned: cases are opened for known
   customers and linked to their own orders. The customer's tier follows their spend.
+  Deals as they are opened or reassigned: sellers read their customers' cases
+  (``application.seller_scope``).
 * Other systems (``crm.external.events``): a ``complaint_filed`` from a call centre or a
   complaints site becomes a case with the complaint's id (redelivered, it is one case).
 * Privacy (``crm.privacy.events``): an erased customer is no longer known (no new case).
@@ -27,6 +29,8 @@ from contracts.events.sales import (
     ContactDetailsCorrected,
     ContactRegistered,
     LeadCaptured,
+    OpportunityAssigned,
+    OpportunityOpened,
     OrderCancelled,
     OrderDelivered,
     OrderPlaced,
@@ -42,7 +46,7 @@ from services.platform.db import Connection
 from services.platform.eventstore import CommandContext
 from services.platform.kafka import make_producer
 from services.platform.logging import get_logger
-from services.support.application import mail_addresses
+from services.support.application import mail_addresses, recurring_failures, seller_scope
 from services.support.application.cases import NewCase, open_case
 from services.support.application.runtime import SupportRuntime
 from services.support.domain import case as cs
@@ -111,6 +115,8 @@ async def apply(deps: SupportRuntime, conn: Connection, consumed: ConsumedEvent)
         case OrderReturned():
             await _order(conn, event.order_id, "returned_at", at)
             await _retier(deps, conn, event.customer_id)
+        case OpportunityOpened() | OpportunityAssigned():
+            await seller_scope.learn_deal(conn, event)
         case ComplaintFiled() if consumed.envelope.source != deps.store.source:
             await _complaint(deps, conn, consumed, event)
         case PersonalDataErased():
@@ -119,6 +125,7 @@ async def apply(deps: SupportRuntime, conn: Connection, consumed: ConsumedEvent)
                 list(event.subjects),
             )
             await mail_addresses.forget(conn, event.subjects)
+            await recurring_failures.forget(conn, list(event.subjects))
 
 
 async def _addresses(deps: SupportRuntime, conn: Connection, event: AddressedEvent,

@@ -12,9 +12,19 @@ from fastapi import APIRouter, FastAPI
 
 from services.platform.problems import install_problem_handlers
 from services.support.application.runtime import SupportRuntime
-from services.support.entrypoints.http import cases, kpis, mail, orders, problems, surveys
+from services.support.entrypoints.http import (
+    articles,
+    cases,
+    kpis,
+    mail,
+    orders,
+    problems,
+    sla,
+    sla_kpis,
+    surveys,
+)
 
-RESOURCES = [cases, problems, surveys, kpis, orders, mail]
+RESOURCES = [cases, problems, articles, surveys, kpis, orders, sla, sla_kpis, mail]
 """Each resource module's ``router``; a part of the service adds its own here."""
 
 

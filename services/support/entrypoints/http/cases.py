@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.events.support import CaseKind, CaseStatus, Channel, Priority
-from services.support.application import cases, queries
+from services.platform.decider import DomainError
+from services.support.application import cases, queries, seller_scope
 from services.support.domain import case as cs
 from services.support.entrypoints.http.common import (
     CUSTOMER_ROLE,
@@ -86,7 +87,8 @@ async def list_cases(
                "order_id": order_id, "open_only": open_only}  # fmt: skip
     if actor(request).role == CUSTOMER_ROLE:
         filters["customer_id"] = actor(request).actor_id
-    page = await queries.list_cases(runtime(request), filters, limit, str(after) if after else None)
+    cursor = str(after) if after else None
+    page = await queries.list_cases(runtime(request), filters, limit, cursor, reader=actor(request))
     return json_response(page)
 
 
@@ -97,6 +99,8 @@ async def get_case(case_id: UUID, request: Request) -> Response:
     view = await queries.case_view(runtime(request), case_id,
                                    internal=who.role != CUSTOMER_ROLE)  # fmt: skip
     require_own(request, view["customer_id"])
+    if not await seller_scope.may_read(runtime(request).pool, who, view["customer_id"]):
+        raise DomainError("a seller reads only their customers' cases", code="forbidden")
     return json_response(view, headers={"ETag": f'"{view["version"]}"'})
 
 

@@ -1,6 +1,6 @@
-"""Routes of the inbound-mail quarantine: the messages that became no case (unknown or
-missing sender, unreadable, a stranger writing into a case), and filing one by hand as
-a new case for the customer a supervisor recognised. Staff only."""
+"""Routes of the inbound-mail quarantine: what became no case (unknown or missing
+sender, automatic replies, a stranger in someone's case, unreadable mail), kept sealed,
+listed for the service team and filed by hand, once."""
 
 from __future__ import annotations
 
@@ -10,12 +10,10 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.platform.decider import DomainError
 from services.support.application import mail_filing
 from services.support.entrypoints.http.common import (
-    CUSTOMER_ROLE,
+    NO_NUL,
     PROBLEMS,
-    TEXT,
     CorrelationId,
     IdempotencyKey,
     actor,
@@ -27,38 +25,39 @@ from services.support.entrypoints.http.common import (
 router = APIRouter(tags=["mail"], responses=PROBLEMS)
 
 
-class FileAsCaseBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    customer_id: Annotated[str, Field(min_length=1, max_length=200, pattern=TEXT)]
-
-
-def _staff_only(request: Request) -> None:
-    # The gateway checks roles; quarantined mail is nobody's self-service, whoever forwards.
-    if actor(request).role == CUSTOMER_ROLE:
-        raise DomainError("quarantined mail is for staff", code="forbidden")
-
-
-Limit = Annotated[int, Query(ge=1, le=500, description="At most this many, oldest first")]
-
-
 @router.get("/mail/quarantine")
-async def list_quarantine(request: Request, limit: Limit = 100) -> Response:
-    """The held messages, oldest first, each with why it was held (``reason``) and its
-    sender, subject and text opened for the reader."""
-    _staff_only(request)
+async def list_quarantine(request: Request,
+                          limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Response:  # fmt: skip
+    """Held messages, oldest first: why each was held, its sender, subject and text
+    (opened from its sealed copy for the service team)."""
     held = await mail_filing.held_messages(runtime(request), limit)
-    items = [{"mail_id": row.pop("quarantine_id"), **row} for row in held]
-    return json_response({"items": items})
+    return json_response({"items": held})
+
+
+class AsNewCase(BaseModel):
+    """A new case for this (known) customer."""
+
+    model_config = ConfigDict(extra="forbid")
+    customer_id: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+
+
+class AsReply(BaseModel):
+    """The customer's reply on this case."""
+
+    model_config = ConfigDict(extra="forbid")
+    case_id: UUID
+
+
+FileBody = AsNewCase | AsReply
 
 
 @router.post("/mail/quarantine/{mail_id}/case", status_code=201)
-async def file_as_case(mail_id: UUID, body: FileAsCaseBody, request: Request,
-                       idempotency_key: IdempotencyKey = None,
-                       correlation_id: CorrelationId = None) -> Response:  # fmt: skip
-    """File a held message as a new case for ``customer_id``, once: the message leaves
-    the quarantine; asked again, 409."""
-    _staff_only(request)
-    command = mail_filing.FileQuarantined(mail_id, customer_id=body.customer_id,
-                                          filed_by=actor(request).actor_id)  # fmt: skip
+async def file_mail(mail_id: UUID, body: FileBody, request: Request,
+                    idempotency_key: IdempotencyKey = None,
+                    correlation_id: CorrelationId = None) -> Response:  # fmt: skip
+    """File a held message, once: as a new case for ``customer_id``, or as the
+    customer's reply on ``case_id``. Its sealed copy is dropped (the case holds it now)."""
+    customer_id = body.customer_id if isinstance(body, AsNewCase) else None
+    case_id = body.case_id if isinstance(body, AsReply) else None
+    command = mail_filing.FileQuarantined(mail_id, customer_id, case_id, actor(request).actor_id)
     return await send(request, command, idempotency_key, correlation_id, 201)
