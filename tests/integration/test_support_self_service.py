@@ -15,7 +15,10 @@ import pytest
 
 from contracts.events.sales import OrderLine, OrderPlaced
 from contracts.money import Money
-from services.support.application.refunds import refund_late_deliveries
+from services.support.application.refunds import (
+    complete_decided_refunds,
+    refund_late_deliveries,
+)
 from services.support.entrypoints.directory_consumer import apply
 from tests.integration.conftest import SupportApi
 from tests.projection_helpers import consumed
@@ -215,6 +218,42 @@ async def test_a_crash_after_the_provider_paid_is_retried_without_paying_twice(
         "SELECT reference FROM local_payment_refunds WHERE order_id = $1", order_id
     )
     assert retried.json()["payment_reference"] == paid  # the provider's first refund, recorded
+    assert await _refunds(support, order_id) == (1, 1, 1)
+
+
+async def test_a_refund_paid_before_a_crash_is_recorded_even_if_the_order_arrives_meanwhile(
+    support: SupportApi,
+) -> None:
+    order_id = await _late_order(support)
+    real = support.runtime.payments
+    support.runtime.payments = CrashAfterPaying(real)
+    crashed = await support.client.post(f"/orders/{order_id}/late-delivery", headers=CUSTOMER)
+    assert crashed.status_code == 503, crashed.text
+    support.runtime.payments = real
+    # The parcel turns up before the customer retries: the provider has paid all the same,
+    # so the refund must be recorded, not refused as "delivered" and left unaccounted for.
+    await support.runtime.pool.execute(
+        "UPDATE known_orders SET delivered_at = $2 WHERE order_id = $1",
+        order_id, support.clock.now,
+    )  # fmt: skip
+    retried = await support.client.post(f"/orders/{order_id}/late-delivery", headers=CUSTOMER)
+    assert retried.status_code == 200, retried.text
+    assert await _refunds(support, order_id) == (1, 1, 1)
+
+
+async def test_a_refund_paid_before_a_crash_and_never_retried_is_completed_by_the_timer(
+    support: SupportApi,
+) -> None:
+    assert not support.runtime.self_service.auto_refund_late_deliveries  # the default: off
+    order_id = await _late_order(support)
+    real = support.runtime.payments
+    support.runtime.payments = CrashAfterPaying(real)
+    crashed = await support.client.post(f"/orders/{order_id}/late-delivery", headers=CUSTOMER)
+    assert crashed.status_code == 503, crashed.text
+    support.runtime.payments = real
+    assert await refund_late_deliveries(support.runtime) == 0  # automatic mode is off
+    assert await complete_decided_refunds(support.runtime) == 1
+    assert await complete_decided_refunds(support.runtime) == 0  # nothing left to complete
     assert await _refunds(support, order_id) == (1, 1, 1)
 
 

@@ -1,7 +1,8 @@
 """The support service's timers: a solved case closes when its reopen period ends, and
 the SLA clocks warn and breach when they fall due (``sla_clocks.fire_due_clocks``), and
-late deliveries are refunded when so configured (``refunds.refund_late_deliveries``), and
-human recurring failures are scanned for (``human_failures.scan_human_failures``).
+late deliveries are refunded when so configured (``refunds.refund_late_deliveries``),
+refunds decided but left unrecorded by a crash are completed (``complete_decided_refunds``),
+and human recurring failures are scanned for (``human_failures.scan_human_failures``).
 
 Due rows are locked ``FOR UPDATE SKIP LOCKED`` (several workers may run); each timer's
 event is appended in its own savepoint with the decider refusing a repeat, so a crash
@@ -20,7 +21,7 @@ from services.platform.logging import get_logger
 from services.support.application.cases import OnCase, act_on_case
 from services.support.application.due_timers import fire_due
 from services.support.application.human_failures import scan_human_failures
-from services.support.application.refunds import refund_late_deliveries
+from services.support.application.refunds import complete_decided_refunds, refund_late_deliveries
 from services.support.application.runtime import SupportRuntime
 from services.support.application.sla_clocks import fire_due_clocks
 from services.support.domain import case as cs
@@ -48,7 +49,8 @@ async def run_timers(deps: SupportRuntime, stop: asyncio.Event, every: float = 1
     while not stop.is_set():
         try:
             while (await fire_due_clocks(deps) + await close_after_reopen_period(deps)
-                   + await refund_late_deliveries(deps)) > 0:  # fmt: skip
+                   + await refund_late_deliveries(deps)
+                   + await complete_decided_refunds(deps)) > 0:  # fmt: skip
                 pass
             await scan_human_failures(deps)  # a few GROUP BYs: once a tick, not in the loop
         except Exception as exc:  # the loop outlives any single failure

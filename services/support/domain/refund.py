@@ -3,7 +3,10 @@
 An order is refundable for lateness when it had a promised delivery date, the whole of
 that day (UTC) is over and it was neither delivered nor cancelled; the worker's automatic
 run waits a further grace period. ``require_eligible`` is checked before the payment
-provider is asked; ``decide`` records the refund the provider made, checking again.
+provider is asked; ``decide`` records the refund the provider made, checking again —
+unless the refund was ``decided`` by an earlier attempt that may have been paid already:
+that one is completed whatever has been learnt of the order since (see
+``application.refunds``).
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ class IssueRefund:
     provider: str
     payment_reference: str
     grace: timedelta = timedelta(0)
+    decided: bool = False
+    """An earlier attempt judged the order refundable and asked the provider: record it."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,11 @@ def require_eligible(order: OrderFacts, at: datetime, grace: timedelta = timedel
         raise DomainError(f"the order is not late: delivery was promised for "
                           f"{order.promised_delivery_date}", field="order_id",
                           code="not-late")  # fmt: skip
+    return refund_amount(order)
+
+
+def refund_amount(order: OrderFacts) -> Money:
+    """The whole of the order's total."""
     if order.total is None or order.currency is None:
         raise DomainError("the order's total is unknown", field="order_id")
     return Money(amount=order.total, currency=order.currency)
@@ -62,8 +72,9 @@ def require_eligible(order: OrderFacts, at: datetime, grace: timedelta = timedel
 def decide(command: IssueRefund, state: Refund) -> Sequence[DomainEvent]:
     if state.issued:
         return []  # exactly once per order: a repeat records nothing
-    amount = require_eligible(command.order, command.at, command.grace)
     order = command.order
+    amount = (refund_amount(order) if command.decided
+              else require_eligible(order, command.at, command.grace))  # fmt: skip
     return [RefundIssued(
         customer_id=order.customer_id, order_id=order.order_id,
         refund_id=refund_id_for(order.order_id), amount=amount, provider=command.provider,
