@@ -8,10 +8,9 @@ from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from contracts.events.support_quality import Locale
-from services.platform.decider import DomainError
 from services.support.application import knowledge_queries
 from services.support.application.articles import DraftFromCase, OnArticle
 from services.support.domain import article as ar
@@ -20,12 +19,14 @@ from services.support.entrypoints.http.common import (
     NO_NUL,
     PROBLEMS,
     TEXT,
+    Body,
     CorrelationId,
     IdempotencyKey,
     actor,
     if_match,
     json_response,
     require_own,
+    require_staff,
     runtime,
     send,
 )
@@ -34,10 +35,6 @@ router = APIRouter(tags=["knowledge"], responses=PROBLEMS)
 Headline = Annotated[str, Field(min_length=1, max_length=300, pattern=TEXT)]
 Content = Annotated[str, Field(min_length=1, max_length=50000, pattern=TEXT)]
 Label = Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL)]
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class DraftBody(Body):
@@ -192,7 +189,6 @@ async def recurring_failures(
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> Response:
     """Top recurring failures: product groups by cases, then human ones, newest first."""
-    if actor(request).role == CUSTOMER_ROLE:
-        raise DomainError("recurring failures are for staff", code="forbidden")
+    require_staff(request, "recurring failures")
     found = await knowledge_queries.top_recurring_failures(runtime(request), kind, limit)
     return json_response({"recurring_failures": found})

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from contracts.events.support import CaseKind, CaseStatus, Channel, Priority
 from services.platform.decider import DomainError
@@ -18,6 +18,7 @@ from services.support.entrypoints.http.common import (
     NO_NUL,
     PROBLEMS,
     TEXT,
+    Body,
     CorrelationId,
     IdempotencyKey,
     actor,
@@ -30,10 +31,6 @@ from services.support.entrypoints.http.common import (
 
 router = APIRouter(tags=["cases"], responses=PROBLEMS)
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=TEXT)]
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class OpenCaseBody(Body):

@@ -11,7 +11,7 @@ from urllib.parse import unquote
 
 import orjson
 from fastapi import Header, Request, Response
-from pydantic import BeforeValidator
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from services.platform.decider import DomainError
 from services.platform.http_requests import if_match as if_match  # re-exported: routes read it here
@@ -59,6 +59,19 @@ def actor(request: Request) -> Actor:
     team = request.headers.get("x-actor-team")
     return Actor(unquote(person) if person else None, unquote(role) if role else None,
                  unquote(team) if team else None)  # fmt: skip
+
+
+class Body(BaseModel):
+    """A request body: a field it does not declare is refused (422), never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def require_staff(request: Request, what: str) -> None:
+    """``what`` is never a customer's to read or change, whoever forwards the call (the
+    gateway checks roles; this holds without it)."""
+    if actor(request).role == CUSTOMER_ROLE:
+        raise DomainError(f"{what} are for staff", code="forbidden")
 
 
 def require_own(request: Request, customer_id: str) -> None:

@@ -8,12 +8,13 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from services.support.application import mail_filing
 from services.support.entrypoints.http.common import (
     NO_NUL,
     PROBLEMS,
+    Body,
     CorrelationId,
     IdempotencyKey,
     actor,
@@ -34,17 +35,15 @@ async def list_quarantine(request: Request,
     return json_response({"items": held})
 
 
-class AsNewCase(BaseModel):
+class AsNewCase(Body):
     """A new case for this (known) customer."""
 
-    model_config = ConfigDict(extra="forbid")
     customer_id: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
 
 
-class AsReply(BaseModel):
+class AsReply(Body):
     """The customer's reply on this case."""
 
-    model_config = ConfigDict(extra="forbid")
     case_id: UUID
 
 

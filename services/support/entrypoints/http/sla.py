@@ -14,23 +14,17 @@ from fastapi import APIRouter, Body, Path, Request, Response
 from services.platform.decider import DomainError
 from services.support.application import sla_changes
 from services.support.entrypoints.http.common import (
-    CUSTOMER_ROLE,
     PROBLEMS,
     actor,
     if_match,
     json_response,
+    require_staff,
     runtime,
 )
 
 router = APIRouter(tags=["sla"], responses=PROBLEMS)
 CONFIGURERS = {"service_supervisor", "admin"}
 CalendarId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
-
-
-def _staff(request: Request) -> None:
-    # The gateway checks roles; the SLA set-up is never a customer's to read.
-    if actor(request).role == CUSTOMER_ROLE:
-        raise DomainError("the SLA configuration is for staff", code="forbidden")
 
 
 def _configurer(request: Request) -> str | None:
@@ -47,14 +41,14 @@ def _answer(version: int, body: dict[str, Any]) -> Response:
 @router.get("/sla/calendars")
 async def list_calendars(request: Request) -> Response:
     """Every business calendar of the configuration in force."""
-    _staff(request)
+    require_staff(request, "SLA calendars and policies")
     config = await sla_changes.read_config(runtime(request))
     return _answer(config.version, {"calendars": [c.to_dict() for c in config.calendars.values()]})
 
 
 @router.get("/sla/calendars/{calendar_id}")
 async def get_calendar(request: Request, calendar_id: CalendarId) -> Response:
-    _staff(request)
+    require_staff(request, "SLA calendars and policies")
     config = await sla_changes.read_config(runtime(request))
     if calendar_id not in config.calendars:
         raise DomainError(f"no calendar {calendar_id!r}", field="calendar_id", code="not-found")
@@ -79,7 +73,7 @@ async def put_calendar(request: Request, calendar_id: CalendarId,
 @router.get("/sla/policies")
 async def get_policies(request: Request) -> Response:
     """The policy set in force, in order of precedence (the most specific match wins)."""
-    _staff(request)
+    require_staff(request, "SLA calendars and policies")
     config = await sla_changes.read_config(runtime(request))
     return _answer(config.version, {"policies": config.policies.to_dict()})
 

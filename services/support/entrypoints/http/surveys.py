@@ -7,7 +7,7 @@ from typing import Annotated
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import Field, StrictInt
 
 from contracts.events.support_quality import Locale
 from services.platform.decider import DomainError
@@ -18,6 +18,7 @@ from services.support.entrypoints.http.common import (
     CUSTOMER_ROLE,
     NO_NUL,
     PROBLEMS,
+    Body,
     CorrelationId,
     IdempotencyKey,
     actor,
@@ -28,10 +29,6 @@ from services.support.entrypoints.http.common import (
 )
 
 router = APIRouter(tags=["satisfaction"], responses=PROBLEMS)
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class RatingBody(Body):
