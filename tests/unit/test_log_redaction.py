@@ -75,7 +75,10 @@ def test_every_line_the_process_writes_is_redacted_tracebacks_and_libraries_incl
         out = capsys.readouterr().out
     finally:
         structlog.reset_defaults()
-        configure_logging("WARNING", json=False)  # the suite's own set-up (conftest)
+        # The suite's own set-up (conftest), bound to the session's stdout: the captured
+        # one this test writes to is closed when it ends, and later tests log on.
+        with capsys.disabled():
+            configure_logging("WARNING", json=False)
     lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert [line["event"] for line in lines] == [
         "http.unexpected_error", f"client sent {REDACTED}"
